@@ -1,0 +1,16 @@
+"""Shared pytest set-up for the unit tests.
+
+The chapters are checked by nbval (``make test`` passes ``--nbval`` and the
+sanitizer file ``tests/nbval_sanitize.cfg``); each notebook seeds itself in its
+set-up cell, so nothing here reaches the kernels.
+"""
+
+import pytest
+
+from dlnotes.device import seed_everything
+
+
+@pytest.fixture(autouse=True)
+def _seeded() -> None:
+    """Seed every generator before each test, so failures reproduce."""
+    seed_everything(0)
