@@ -13,8 +13,11 @@ STAMP := $(VENV)/.installed
 CPU_TORCH ?= torch==2.13.0
 NOTEBOOKS ?= $(sort $(wildcard chapters/*.ipynb))
 BOOK_FLAGS ?=
+# MathJax is served from the built book, so equations render offline.
+MATHJAX_VERSION ?= 3.2.2
+MATHJAX_STATIC := _build/vendor/static
 
-.PHONY: venv test unit nbval book execute clean
+.PHONY: venv test unit nbval book mathjax execute clean
 
 venv: $(STAMP)
 
@@ -43,10 +46,19 @@ unit: venv
 nbval: venv
 	$(BIN)/python -m pytest $(NOTEBOOKS) --nbval --sanitize-with tests/nbval_sanitize.cfg -v
 
-book: venv
+book: venv mathjax
 	@$(BIN)/python -m dlnotes.notebooks check-cache --cache _build/.jupyter_cache
 	@echo "==> Building the book into _build/html"
 	$(BIN)/jupyter-book build . --path-output . $(BOOK_FLAGS)
+
+mathjax: $(MATHJAX_STATIC)/mathjax/tex-chtml.js
+
+$(MATHJAX_STATIC)/mathjax/tex-chtml.js:
+	@echo "==> Installing MathJax $(MATHJAX_VERSION) from the npm registry into $(MATHJAX_STATIC)"
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: install Node.js and npm (Debian: apt-get install npm), then rerun"; exit 1; }
+	@npm install --silent --no-save --no-audit --no-fund --prefix _build/vendor/npm "mathjax@$(MATHJAX_VERSION)"
+	@mkdir -p $(MATHJAX_STATIC)
+	@rm -rf $(MATHJAX_STATIC)/mathjax && cp -r _build/vendor/npm/node_modules/mathjax/es5 $(MATHJAX_STATIC)/mathjax
 
 execute: venv
 	$(BIN)/python -m dlnotes.notebooks execute $(NOTEBOOKS)

@@ -1,0 +1,53 @@
+"""The roofline model: attainable throughput is the lower of the compute peak and bandwidth × arithmetic intensity.
+
+Williams, Waterman and Patterson (2009): a kernel that does F FLOPs while
+moving Q bytes to and from memory has arithmetic intensity I = F / Q
+(FLOP/byte). On a device with peak P (FLOP/s) and bandwidth W (byte/s) it
+reaches at most min(P, W·I); the ridge point I* = P / W separates
+memory-bound kernels (I < I*) from compute-bound ones.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def _check_positive(**values: float) -> None:
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or math.isinf(value):
+            raise ValueError(f"{name}={value!r} is invalid; expected a positive finite number")
+
+
+def arithmetic_intensity(flops: float, bytes_moved: float) -> float:
+    """Return FLOPs per byte moved to or from memory."""
+    _check_positive(flops=flops, bytes_moved=bytes_moved)
+    return flops / bytes_moved
+
+
+def ridge_point(peak_tflops: float, bandwidth_gbs: float) -> float:
+    """Return the arithmetic intensity (FLOP/byte) where a device turns from memory-bound to compute-bound."""
+    _check_positive(peak_tflops=peak_tflops, bandwidth_gbs=bandwidth_gbs)
+    return peak_tflops * 1e12 / (bandwidth_gbs * 1e9)
+
+
+def attainable_tflops(intensity: float, peak_tflops: float, bandwidth_gbs: float) -> float:
+    """Return the roofline bound in TFLOPS at ``intensity`` FLOP/byte: min(peak, bandwidth × intensity)."""
+    _check_positive(intensity=intensity, peak_tflops=peak_tflops, bandwidth_gbs=bandwidth_gbs)
+    return min(peak_tflops, bandwidth_gbs * 1e9 * intensity / 1e12)
+
+
+def matmul_intensity(n: int, bytes_per_element: int) -> float:
+    """Return the intensity of an n×n @ n×n matmul that reads A and B and writes C once: 2n³ / (3n² · bytes)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ValueError(f"n={n!r} is invalid; expected a positive int")
+    if bytes_per_element not in (1, 2, 4, 8):
+        raise ValueError(f"bytes_per_element={bytes_per_element!r} is invalid; expected 1, 2, 4 or 8")
+    return 2 * n**3 / (3 * n**2 * bytes_per_element)
+
+
+def elementwise_intensity(bytes_per_element: int, flops_per_element: int = 1) -> float:
+    """Return the intensity of an element-wise op that reads one tensor and writes one, such as ``a * 1.2``."""
+    if bytes_per_element not in (1, 2, 4, 8):
+        raise ValueError(f"bytes_per_element={bytes_per_element!r} is invalid; expected 1, 2, 4 or 8")
+    _check_positive(flops_per_element=flops_per_element)
+    return flops_per_element / (2 * bytes_per_element)
