@@ -101,7 +101,7 @@ def shares_storage(a: torch.Tensor, b: torch.Tensor) -> bool:
     same address on the same device. It does not mean the two tensors
     overlap: ``x[0]`` and ``x[1]`` share storage but no element. A storage
     whose data pointer is null (a tensor with zero bytes of storage, or a
-    meta tensor) holds no memory, so it shares none and the result is False,
+    meta tensor) owns no memory, so it shares none and the result is False,
     even for a view of such a tensor. A zero-element slice of a non-empty
     tensor still shares that tensor's storage.
     """
