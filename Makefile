@@ -1,6 +1,7 @@
 # One entry point for readers and CI. Every target sets up .venv first.
 #   make test      pytest on tests/ and nbval (strict) on every chapter
 #   make book      execute the chapters (cached) and build _build/html
+#   make check-book  open every built page in headless Chromium (after make book)
 #   make execute   re-execute the chapters in place, each in a fresh kernel
 #   make execute NOTEBOOKS=chapters/01_tensor_layout.ipynb   only that one
 
@@ -17,7 +18,7 @@ BOOK_FLAGS ?=
 MATHJAX_VERSION ?= 3.2.2
 MATHJAX_STATIC := _build/vendor/static
 
-.PHONY: venv test unit nbval book mathjax execute clean
+.PHONY: venv test unit nbval book mathjax check-book execute clean
 
 venv: $(STAMP)
 
@@ -38,10 +39,10 @@ $(STAMP): requirements.txt pyproject.toml
 
 test: venv
 	@echo "==> pytest: unit tests and nbval on $(words $(NOTEBOOKS)) chapters"
-	$(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval --sanitize-with tests/nbval_sanitize.cfg -v
+	$(BIN)/python -m pytest tests $(NOTEBOOKS) --ignore=tests/browser --nbval --sanitize-with tests/nbval_sanitize.cfg -v
 
 unit: venv
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --ignore=tests/browser
 
 nbval: venv
 	$(BIN)/python -m pytest $(NOTEBOOKS) --nbval --sanitize-with tests/nbval_sanitize.cfg -v
@@ -50,6 +51,10 @@ book: venv mathjax
 	@$(BIN)/python -m dlnotes.notebooks check-cache --cache _build/.jupyter_cache
 	@echo "==> Building the book into _build/html"
 	$(BIN)/jupyter-book build . --path-output . $(BOOK_FLAGS)
+
+check-book: venv
+	@test -f _build/html/index.html || { echo "_build/html/index.html not found: run make book first"; exit 1; }
+	$(BIN)/python -m pytest tests/browser -v
 
 mathjax: $(MATHJAX_STATIC)/mathjax/tex-chtml.js
 
