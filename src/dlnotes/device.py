@@ -15,7 +15,7 @@ DEVICE_ENV_VAR = "DLNOTES_DEVICE"
 
 @dataclass(frozen=True)
 class DeviceInfo:
-    """One accelerator or the CPU, as PyTorch sees it."""
+    """One accelerator or the CPU, as PyTorch reports it."""
 
     index: int | None  # CUDA ordinal, None for the CPU and MPS
     type: str  # "cuda", "mps" or "cpu"
@@ -85,7 +85,7 @@ def choose_device(preferred: str | None = None) -> torch.device:
 
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"device={request!r} requested, but torch sees no CUDA device; use 'cpu' or install a CUDA build of torch")
+            raise ValueError(f"device={request!r} requested, but torch finds no CUDA device; use 'cpu' or install a CUDA build of torch")
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise ValueError(f"device={request!r} requested, but only {torch.cuda.device_count()} CUDA devices are visible")
     if device.type == "mps" and not torch.backends.mps.is_available():

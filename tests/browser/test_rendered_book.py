@@ -1,4 +1,4 @@
-"""Open every page of the built book in headless Chromium, offline, and check what a reader sees.
+"""Open every page of the built book in headless Chromium, offline, and check the rendered pages.
 
 Run after ``make book`` with ``make check-book``. The book is served from
 ``_build/html`` on 127.0.0.1, and every request to another host is blocked and
@@ -92,10 +92,14 @@ class PageVisit:
         self.page = browser.new_page(viewport={"width": 1280, "height": 900})
         self.blocked: list[str] = []
         self.errors: list[str] = []
-        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("console", self._record_console_error)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.route("**/*", functools.partial(self._route, server))
         self.page.goto(f"{server}/{path}", wait_until="networkidle", timeout=PAGE_TIMEOUT_MS)
+
+    def _record_console_error(self, message) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
 
     def _route(self, server: str, route) -> None:
         if route.request.url.startswith(server + "/"):
