@@ -198,7 +198,7 @@ def test_draw_logical_labels_row_major():
     fig, ax = plt.subplots()
     draw_logical(x.T, ax)
     assert texts(ax) == ["0", "3", "1", "4", "2", "5"]
-    assert ax.get_xlabel() == "index along dim 1"
+    assert ax.get_xlabel() == "dim 1 index"
     plt.close(fig)
 
 

@@ -192,8 +192,8 @@ def draw_logical(tensor: torch.Tensor, ax: Axes, cmap: str = "viridis") -> None:
     ax.grid(False)
     ax.set_xticks(range(cols))
     ax.set_yticks(range(rows))
-    ax.set_xlabel("index along dim 1" if tensor.dim() == 2 else "index along dim 0")
-    ax.set_ylabel("index along dim 0" if tensor.dim() == 2 else "")
+    ax.set_xlabel("dim 1 index" if tensor.dim() == 2 else "dim 0 index")
+    ax.set_ylabel("dim 0 index" if tensor.dim() == 2 else "")
 
 
 def draw_memory(tensor: torch.Tensor, ax: Axes, cmap: str = "viridis") -> None:
@@ -246,12 +246,13 @@ def draw_layouts(tensors: Mapping[str, torch.Tensor], cmap: str = "viridis") -> 
         _check_drawable(tensor)
 
     widest_grid = max(max(t.shape[-1], 1) for t in tensors.values())
+    tallest_grid = max(t.shape[0] if t.dim() == 2 else 1 for t in tensors.values())
     longest_storage = max(max(storage_elements(t).numel(), 1) for t in tensors.values())
     fig, axes = plt.subplots(
         len(tensors),
         2,
-        figsize=(0.55 * (widest_grid + longest_storage) + 2.5, 1.9 * len(tensors)),
-        gridspec_kw={"width_ratios": [widest_grid, longest_storage]},
+        figsize=(0.5 * (widest_grid + longest_storage) + 3.5, (0.45 * tallest_grid + 1.3) * len(tensors)),
+        gridspec_kw={"width_ratios": [widest_grid + 2, longest_storage]},
         squeeze=False,
     )
 
