@@ -1,7 +1,7 @@
 """Permutations of a sequence and checks of how a function responds to them.
 
-Convention: a permutation is a 1-D int64 tensor ``perm`` holding each of 0 .. n-1
-once, and applying it to a sequence x of length n gives (Px)[i] = x[perm[i]],
+Convention: a permutation is a 1-D integer tensor ``perm`` containing each of
+0 .. n-1 once, and applying it to a sequence x of length n gives (Px)[i] = x[perm[i]],
 that is ``x[perm]``. Its matrix P has P[i, perm[i]] = 1, so P @ x == x[perm].
 
 A function f on sequences is
@@ -14,9 +14,10 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import torch
+# NOTE: TorchDispatchMode lives in a private module, but the torch docs on extending torch use it from there.
 from torch.utils._python_dispatch import TorchDispatchMode
 
-# Default (rtol, atol) per dtype, the same as torch.testing.assert_close (torch 2.x).
+# Default (rtol, atol) per dtype, the same as torch.testing.assert_close (checked in torch 2.13).
 DEFAULT_TOLERANCES = {
     torch.float16: (1e-3, 1e-5),
     torch.bfloat16: (1.6e-2, 1e-5),
@@ -26,7 +27,7 @@ DEFAULT_TOLERANCES = {
 
 
 def check_permutation(perm: torch.Tensor, length: int | None = None) -> None:
-    """Raise ValueError unless ``perm`` is a 1-D integer tensor holding each of 0 .. n-1 once.
+    """Raise ValueError unless ``perm`` is a 1-D integer tensor containing each of 0 .. n-1 once.
 
     When ``length`` is given, n must equal it.
     """
@@ -129,6 +130,7 @@ def is_permutation_equivariant(
 
     ``rtol`` and ``atol`` default to those of torch.testing.assert_close for the
     output dtype (float32: rtol 1.3e-6, atol 1e-5; float64: 1e-7 and 1e-7).
+    Other dtypes default to an exact comparison.
     """
     permuted_output = fn(apply_permutation(x, perm, dim))
     output = fn(x)
