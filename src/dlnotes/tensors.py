@@ -132,7 +132,8 @@ def memory_order(tensor: torch.Tensor) -> torch.Tensor:
 
     The result has ``tensor``'s shape, dtype int64, and lives on the CPU:
     ``storage_offset + sum_k(i_k * stride_k)`` at position ``(i_0, ..., i_{n-1})``.
-    Two elements with the same index are one memory location (stride 0).
+    Two elements with the same index are one memory location, as under a
+    stride of 0 or in overlapping ``as_strided`` windows.
     """
     _check_strided(tensor)
 
