@@ -91,17 +91,22 @@ def multi_head_attention(
         dtype=query.dtype,
     )
 
-    w_q, w_k, w_v = in_proj_weight.chunk(3)
-    b_q, b_k, b_v = in_proj_bias.chunk(3) if in_proj_bias is not None else (None, None, None)
-    q = F.linear(query, w_q, b_q)  # (B, T, d)
-    k = F.linear(key, w_k, b_k)  # (B, S, d)
-    v = F.linear(value, w_v, b_v)  # (B, S, d)
+    if query is key and key is value:
+        # Self-attention: one matmul projects Q, K and V together.
+        q, k, v = F.linear(query, in_proj_weight, in_proj_bias).chunk(3, dim=-1)  # (B, T, d) each
+    else:
+        w_q, w_k, w_v = in_proj_weight.chunk(3)
+        b_q, b_k, b_v = in_proj_bias.chunk(3) if in_proj_bias is not None else (None, None, None)
+        q = F.linear(query, w_q, b_q)  # (B, T, d)
+        k = F.linear(key, w_k, b_k)  # (B, S, d)
+        v = F.linear(value, w_v, b_v)  # (B, S, d)
 
     q = q.view(batch, q_len, num_heads, head_dim).transpose(1, 2)  # (B, nh, T, hs)
     k = k.view(batch, kv_len, num_heads, head_dim).transpose(1, 2)  # (B, nh, S, hs)
     v = v.view(batch, kv_len, num_heads, head_dim).transpose(1, 2)  # (B, nh, S, hs)
 
-    scores = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(head_dim))  # (B, nh, T, S)
+    q = q * (1.0 / math.sqrt(head_dim))  # scaling Q costs T·d multiplies, scaling the scores T·S·nh
+    scores = torch.matmul(q, k.transpose(-2, -1))  # (B, nh, T, S)
     if mask is not None:
         scores = scores + mask
     weights = torch.softmax(scores, dim=-1)  # (B, nh, T, S)
