@@ -51,3 +51,14 @@ def elementwise_intensity(bytes_per_element: int, flops_per_element: int = 1) ->
         raise ValueError(f"bytes_per_element={bytes_per_element!r} is invalid; expected 1, 2, 4 or 8")
     _check_positive(flops_per_element=flops_per_element)
     return flops_per_element / (2 * bytes_per_element)
+
+
+def roofline_seconds(flops: float, bytes_moved: float, peak_tflops: float, bandwidth_gbs: float) -> float:
+    """Return the least time a kernel can take: the larger of its compute time at peak and its memory time.
+
+    ``flops`` may be 0 for a pure copy; ``bytes_moved`` counts reads plus writes.
+    """
+    if isinstance(flops, bool) or not isinstance(flops, (int, float)) or flops < 0:
+        raise ValueError(f"flops={flops!r} is invalid; expected a number >= 0")
+    _check_positive(bytes_moved=bytes_moved, peak_tflops=peak_tflops, bandwidth_gbs=bandwidth_gbs)
+    return max(flops / (peak_tflops * 1e12), bytes_moved / (bandwidth_gbs * 1e9))
