@@ -38,9 +38,8 @@ def kendall_tau(x: Tensor, y: Tensor) -> float:
     if not (torch.isfinite(x.double()).all() and torch.isfinite(y.double()).all()):
         raise ValueError("x or y contains non-finite values; pass finite scores")
 
-    upper = torch.triu(torch.ones(x.numel(), x.numel(), dtype=torch.bool), diagonal=1)  # each pair once
-    sign_x = torch.sign(x[:, None] - x[None, :])[upper]  # (N(N-1)/2,)
-    sign_y = torch.sign(y[:, None] - y[None, :])[upper]
+    sign_x = torch.sign(x[:, None] - x[None, :])  # (N, N), each pair counted twice
+    sign_y = torch.sign(y[:, None] - y[None, :])
     untied_x = (sign_x != 0).sum().double()
     untied_y = (sign_y != 0).sum().double()
     if untied_x == 0 or untied_y == 0:
