@@ -76,14 +76,18 @@ class SumTree:
             raise ValueError(f"indices range over [{indices.min()}, {indices.max()}]; expected leaf indices in [0, {self.capacity})")
         _check_finite_nonnegative("priorities", priorities)
 
+        self._set_leaves(indices, priorities)
+
+    def _set_leaves(self, indices: np.ndarray, priorities: np.ndarray) -> None:
         nodes = indices + self.n_leaves
         self.nodes[nodes] = priorities
+        children = self.nodes.reshape(-1, 2)  # row k holds the children 2k and 2k+1 of node k
         for _ in range(self.depth):
             # Recomputing a parent as the sum of its children (not adding a change) makes
             # duplicate parents harmless: each one is written with the same value.
             nodes >>= 1
-            left = nodes << 1
-            self.nodes[nodes] = self.nodes[left] + self.nodes[left + 1]
+            pair = children.take(nodes, axis=0)  # (B, 2)
+            self.nodes[nodes] = pair[:, 0] + pair[:, 1]
 
     def find(self, values: np.ndarray) -> np.ndarray:
         """Return the leaf index whose interval (c_{i-1}, c_i] contains each value, shape (B,) int64.
@@ -99,14 +103,27 @@ class SumTree:
         if not np.all(np.isfinite(values)) or values.min(initial=0.0) < 0 or values.max(initial=0.0) > self.total:
             raise ValueError(f"values range over [{values.min()}, {values.max()}]; expected finite values in [0, total={self.total}]")
 
+        leaves = self._descend(values.copy(), guarded=False)
+        # The plain descent can end on an empty leaf when a value sits on a boundary next to
+        # a zero-sum subtree or rounding has drifted; redo only those values with guards.
+        empty = self.nodes[leaves + self.n_leaves] <= 0
+        if empty.any():
+            leaves[empty] = self._descend(values[empty], guarded=True)
+        return leaves
+
+    def _descend(self, values: np.ndarray, guarded: bool) -> np.ndarray:
+        """Walk every value from the root to a leaf, one level per step, for the whole batch at once."""
         nodes = np.ones(values.shape, dtype=np.int64)
         for _ in range(self.depth):
-            left = nodes << 1
-            left_sum = self.nodes[left]
-            right_sum = self.nodes[left + 1]
-            go_right = (left_sum <= 0) | ((values > left_sum) & (right_sum > 0))
-            values -= np.where(go_right, left_sum, 0.0)
-            nodes = left + go_right
+            nodes <<= 1  # the left children
+            left_sum = self.nodes.take(nodes)
+            go_right = values > left_sum
+            if guarded:
+                # Never enter a subtree of sum 0: go right when the left one is empty, and
+                # stay left when the right one is empty.
+                go_right = (left_sum <= 0) | (go_right & (self.nodes.take(nodes + 1) > 0))
+            np.subtract(values, left_sum, out=values, where=go_right)
+            nodes += go_right
         return nodes - self.n_leaves
 
 
@@ -270,5 +287,5 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             raise ValueError(f"indices range over [{indices.min()}, {indices.max()}]; expected stored slots in [0, {self.size})")
 
         priorities = (td_errors + self.eps) ** self.alpha
-        self.tree.update(indices, priorities)
+        self.tree._set_leaves(indices, priorities)
         self.max_priority = max(self.max_priority, float(priorities.max(initial=0.0)))
