@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dlnotes.bench.results import load_result, load_results, ok_measurements, validate_result
+from dlnotes.bench.results import gpu_target_checks, load_result, load_results, ok_measurements, validate_result
 from dlnotes.bench.suites import measure_bandwidth, measure_matmul
 
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "bench"
@@ -89,3 +89,26 @@ def test_load_results_reads_sorted(tmp_path, committed):
     for name in ("b", "a"):
         (tmp_path / f"{name}.json").write_text(json.dumps(committed))
     assert list(load_results(tmp_path)) == ["a", "b"]
+
+
+def _cuda_result(bf16_tflops: float, copy_gbs: float) -> dict:
+    return {
+        "environment": {"device_type": "cuda", "device_name": "NVIDIA H200", "torch": "2.13.0"},
+        "measurements": [
+            {"suite": "matmul", "dtype": "bf16", "n": 8192, "status": "ok", "tflops": bf16_tflops},
+            {"suite": "bandwidth", "op": "copy", "status": "ok", "gbs": copy_gbs},
+        ],
+    }
+
+
+def test_gpu_targets_pass_and_fail():
+    passing = gpu_target_checks(_cuda_result(bf16_tflops=720.0, copy_gbs=4200.0))
+    assert [check[3] for check in passing] == [True, True]
+    assert passing[0][2] == pytest.approx(0.9 * 790.0)
+    assert passing[1][2] == pytest.approx(0.85 * 4800.0)
+    failing = gpu_target_checks(_cuda_result(bf16_tflops=600.0, copy_gbs=3000.0))
+    assert [check[3] for check in failing] == [False, False]
+
+
+def test_gpu_targets_skip_cpu(committed):
+    assert gpu_target_checks(committed) == []

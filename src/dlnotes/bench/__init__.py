@@ -2,7 +2,7 @@
 
 from dlnotes.bench.allreduce import AllReduceResult, bus_bandwidth_gbs, free_port, run_allreduce
 from dlnotes.bench.blocks import BLOCK_NAMES, PART_NAMES, Block, SelfAttention, build_block, build_part
-from dlnotes.bench.results import load_result, load_results, ok_measurements, validate_result
+from dlnotes.bench.results import gpu_target_checks, load_result, load_results, ok_measurements, validate_result
 from dlnotes.bench.roofline import (
     arithmetic_intensity,
     attainable_tflops,

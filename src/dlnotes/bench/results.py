@@ -79,3 +79,36 @@ def ok_measurements(result: dict[str, Any], suite: str, **match: Any) -> list[di
         record for record in result["measurements"]
         if record["suite"] == suite and record["status"] == "ok" and all(record.get(k) == v for k, v in match.items())
     ]
+
+
+# The book's GPU targets: bf16 matmul at n = 8192 within 90% of the best achievable rate,
+# and a device-to-device copy within 85% of the datasheet bandwidth.
+MATMUL_TARGET_FRACTION = 0.90
+COPY_TARGET_FRACTION = 0.85
+
+
+def gpu_target_checks(result: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
+    """Return (check, measured, target, passed) for a CUDA result whose card is in the peak tables.
+
+    The matmul check needs the card in ``ACHIEVABLE_BF16_TFLOPS``, the copy
+    check only its datasheet bandwidth. Returns an empty list for a CPU result
+    or an unknown card.
+    """
+    from dlnotes.bench.specs import ACHIEVABLE_BF16_TFLOPS, spec_for_device_name
+
+    environment = result["environment"]
+    spec = spec_for_device_name(environment["device_name"]) if environment["device_type"] == "cuda" else None
+    if spec is None:
+        return []
+
+    checks = []
+    matmul = ok_measurements(result, "matmul", dtype="bf16", n=8192)
+    if matmul and spec.name in ACHIEVABLE_BF16_TFLOPS:
+        target = MATMUL_TARGET_FRACTION * ACHIEVABLE_BF16_TFLOPS[spec.name]
+        checks.append(("bf16 matmul n=8192 (TFLOPS)", matmul[0]["tflops"], target, matmul[0]["tflops"] >= target))
+    copies = ok_measurements(result, "bandwidth", op="copy")
+    if copies:
+        best = max(record["gbs"] for record in copies)
+        target = COPY_TARGET_FRACTION * spec.bandwidth_gbs
+        checks.append(("device-to-device copy (GB/s)", best, target, best >= target))
+    return checks
