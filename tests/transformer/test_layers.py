@@ -298,6 +298,9 @@ def test_float_padding_mask_is_added():
     as_bool = encoder_layer_forward(layer, src, src_key_padding_mask=hide)
 
     assert max_error(as_float, run_module(layer, "train", src, src_key_padding_mask=hide.float())) <= 1e-5
+    assert max_error(as_float, run_module(layer, "eval_slow", src, src_key_padding_mask=hide.float())) <= 1e-5
+    # The fused eval path reads the float mask as bool and hides the padding (torch 2.13).
+    assert max_error(as_bool, run_module(layer, "eval", src, src_key_padding_mask=hide.float())) <= 1e-5
     assert max_error(as_float[1], as_bool[1]) > 1e-2
     assert max_error(as_float[0], as_bool[0]) <= 1e-6  # nothing padded in sequence 0
 
