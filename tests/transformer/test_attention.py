@@ -12,6 +12,15 @@ from torch import nn
 from dlnotes.transformer import causal_mask, multi_head_attention
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Run on one intra-op thread: on these tiny tensors a second thread only adds waiting."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def make_attention(d_model: int = 16, num_heads: int = 4, bias: bool = True, dtype=torch.float32):
     attention = nn.MultiheadAttention(d_model, num_heads, bias=bias, batch_first=True, dtype=dtype)
     if bias:

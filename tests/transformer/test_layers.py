@@ -27,6 +27,15 @@ TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-10}
 ACTIVATIONS = {"relu": "relu", "gelu": "gelu", "callable": lambda x: torch.tanh(x) * 1.5}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Run on one intra-op thread: on these tiny tensors a second thread only adds waiting."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def perturb(module: nn.Module, scale: float = 0.2) -> nn.Module:
     """Give every bias and layer-norm parameter a random value: their defaults (0 and 1) hide bugs."""
     with torch.no_grad():

@@ -9,12 +9,18 @@ Inputs follow the module's ``batch_first``: (B, T, d) when True, (T, B, d)
 when False, and (T, d) for one unbatched sequence. Masks follow ``torch.nn``:
 see :mod:`dlnotes.transformer.masks`.
 
-Known difference from the module: ``nn.TransformerEncoder`` in eval mode under
-``torch.no_grad()`` may pack the input into a nested tensor when it gets a
-``src_key_padding_mask`` (torch 2.13). Its output is then 0 at the padded
-positions, before the final norm. These functions return the slow path's
-values there, which the module also returns in train mode. All positions
-that are not padding agree on both paths.
+Known differences from the module's fused eval path (eval mode under
+``torch.no_grad()``, torch 2.13, CPU), where these functions return what the
+module's train mode and slow path return:
+
+- ``nn.TransformerEncoder`` given a ``src_key_padding_mask`` may pack the input
+  into a nested tensor. Its output is then 0 at the padded positions, before
+  the final norm. All positions that are not padding agree.
+- The fused kernel reads a float mask as bool: any nonzero entry hides the key
+  (reported upstream as pytorch/pytorch#118628). Float masks made of 0 and -inf
+  agree on every path; other float masks agree only with the slow path.
+- A query row that every mask hides comes out NaN on the fused path. Here its
+  attention weights are 0 (see :func:`multi_head_attention`).
 """
 
 from __future__ import annotations
