@@ -94,7 +94,10 @@ def true_reward_function(features: Tensor, world_seed: int) -> Tensor:
 
 
 def make_preference_data(config: PreferenceDataConfig) -> PreferenceData:
-    """Draw responses, assign one labeler per prompt, and record their perceptions, ratings and rankings."""
+    """Draw responses, assign one labeler per prompt, and record the perceived rewards and Likert ratings.
+
+    The labelers' rankings are the order of the perceived rewards (``PreferenceData.ranking_pairs``).
+    """
     if config.num_prompts < 1 or config.responses_per_prompt < 2 or config.num_features < 1:
         raise ValueError(
             f"num_prompts={config.num_prompts}, responses_per_prompt={config.responses_per_prompt}, "

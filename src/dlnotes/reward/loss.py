@@ -45,8 +45,9 @@ def bradley_terry_loss(chosen: Tensor, rejected: Tensor, margin: Tensor | float 
 
     ``chosen`` and ``rejected`` are rewards of one shape (any, non-empty) for
     the preferred and the other response of each pair. ``margin`` (a float or
-    a tensor of that shape, default 0) asks the chosen reward to exceed the
-    rejected one by at least that much, as in Llama 2 (Touvron et al., 2023).
+    a tensor of that shape, default 0) is subtracted from each difference, so
+    the loss keeps pushing until the chosen reward exceeds the rejected one by
+    more than the margin, as in Llama 2 (Touvron et al., 2023).
     ``reduction`` is "mean", "sum" or "none" (per-pair losses). Losses are in
     nats (natural logarithm).
     """
@@ -72,9 +73,11 @@ def bradley_terry_loss(chosen: Tensor, rejected: Tensor, margin: Tensor | float 
 
 
 def ranking_loss(rewards: Tensor, pairs: PairIndex, margins: Tensor | None = None) -> Tensor:
-    """Return the InstructGPT reward loss of a batch of prompts: each prompt's pairs summed, over C(K, 2), averaged.
+    """Compute the InstructGPT reward loss of a batch of prompts.
 
-    ``rewards`` is (B, K): one forward pass per response. ``pairs`` holds each
+    Each prompt's pair losses are summed and divided by C(K, 2), then the
+    result is averaged over prompts. ``rewards`` is (B, K): one forward pass
+    per response. ``pairs`` contains each
     prompt's (winner, loser) positions padded to C(K, 2) pairs. Dividing by
     C(K, 2), as Ouyang et al. (2022) do, rather than by each prompt's pair
     count, makes a prompt with tied responses (fewer pairs) weigh less.
@@ -85,7 +88,7 @@ def ranking_loss(rewards: Tensor, pairs: PairIndex, margins: Tensor | None = Non
     if rewards.shape[0] == 0:
         raise ValueError("rewards is empty; pass at least one prompt")
     if rewards.shape[1] != pairs.num_responses or rewards.shape[0] != pairs.winners.shape[0]:
-        raise ValueError(f"rewards has shape {tuple(rewards.shape)} but pairs index {pairs.winners.shape[0]} prompts of {pairs.num_responses} responses; pass matching batches")
+        raise ValueError(f"rewards has shape {tuple(rewards.shape)} but pairs covers {pairs.winners.shape[0]} prompts of {pairs.num_responses} responses; pass the pairs of the same prompts")
     if not torch.isfinite(rewards).all():
         raise ValueError("rewards contains non-finite values (inf or NaN); check the reward model's output")
 

@@ -1,4 +1,4 @@
-"""How well predicted rewards order responses: pairwise accuracy and Kendall's tau-b."""
+"""Ranking metrics for predicted rewards: pairwise accuracy and Kendall's tau-b."""
 
 from __future__ import annotations
 

@@ -9,9 +9,9 @@
   over the training set), with no comparisons at all.
 
 Training runs in float64 on the CPU so that the printed accuracies do not
-depend on the last bits of float32 arithmetic, and on one CPU thread: tensors
-this small gain nothing from more threads, and on a loaded machine the thread
-synchronisation made each step about 4 times slower (measured on 2 shared cores).
+depend on the last bits of float32 arithmetic. It also runs on one CPU thread,
+because tensors this small gain nothing from more threads. On 2 CPU cores shared
+with other jobs, two threads made each step about 4 times slower than one.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ class RewardModel(nn.Module):
     def center_(self, reference_features: Tensor) -> float:
         """Shift the output bias so that the mean reward over ``reference_features`` (..., D) is 0.
 
-        The Bradley-Terry loss only sees reward differences, so this leaves every
-        preference probability unchanged. Ouyang et al. (2022) centre their reward
+        The Bradley-Terry loss depends only on reward differences, so this leaves
+        every preference probability unchanged. Ouyang et al. (2022) centre their reward
         model this way on labeler demonstrations before RL. Returns the shift applied.
         """
         offset = self(reference_features).mean()
@@ -110,9 +110,9 @@ def train_reward_model(
 ) -> tuple[RewardModel, list[EpochMetrics]]:
     """Train a RewardModel on ``data`` and return it with one EpochMetrics per epoch.
 
-    ``pairs`` are the training comparisons (default: the labelers' full
-    rankings, ``data.ranking_pairs()``); the regression objective ignores them
-    for its loss but still reports its accuracy on them. With ``heldout``, each
+    ``pairs`` are the training comparisons, by default the labelers' full
+    rankings (``data.ranking_pairs()``). The regression objective does not train
+    on them, but its train accuracy is still measured on them. With ``heldout``, each
     epoch also scores the held-out labelers' rankings, the held-out true order
     and Kendall's tau against the held-out true reward. Deterministic for a
     given config.
@@ -120,7 +120,10 @@ def train_reward_model(
     _validate_config(config)
     pairs = data.ranking_pairs() if pairs is None else pairs
     if pairs.winners.shape[0] != data.features.shape[0] or pairs.num_responses != data.num_responses:
-        raise ValueError(f"pairs index {pairs.winners.shape[0]} prompts of {pairs.num_responses} responses, data has {tuple(data.features.shape[:2])}; build pairs from this data")
+        raise ValueError(
+            f"pairs covers {pairs.winners.shape[0]} prompts of {pairs.num_responses} responses, but data has "
+            f"(prompts, responses) = {tuple(data.features.shape[:2])}; build pairs from this data, e.g. data.rating_pairs()"
+        )
     heldout_pairs = None if heldout is None else (heldout.ranking_pairs(), heldout.true_pairs())
 
     with torch.random.fork_rng(devices=[]):

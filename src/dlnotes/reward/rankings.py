@@ -1,7 +1,7 @@
 """Rankings of K responses, possibly with ties, turned into (winner, loser) pairs.
 
 A ranking is a sequence of groups, best group first. Each group is a list or
-tuple of response ids that the labeler tied; a bare id (anything that is not a
+tuple of response ids that the labeler tied. A bare id (anything that is not a
 list or tuple) is a group of one. So D > C > A = B is written
 ``["D", "C", ["A", "B"]]`` or ``[["D"], ["C"], ["A", "B"]]``. Ids are any
 hashable values except lists and tuples; the batched helpers use the integer
