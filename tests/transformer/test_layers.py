@@ -181,7 +181,7 @@ def test_decoder_layer_matches_module(batch_first, norm_first, activation, bias,
             assert max_error(actual, expected) <= TOLERANCE[dtype], (memory_len, name)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     head_dim=st.integers(1, 6),
     nhead=st.integers(1, 4),
@@ -196,12 +196,12 @@ def test_decoder_layer_matches_module(batch_first, norm_first, activation, bias,
     batch=st.integers(1, 3),
     tgt_len=st.integers(1, 6),
     memory_len=st.integers(1, 6),
-    use_causal=st.booleans(),
+    tgt_mask_kind=st.sampled_from(["none", "causal", "float", "per_head"]),
     seed=st.integers(0, 2**16),
 )
 def test_layers_match_module_property(
     head_dim, nhead, dim_feedforward, layer_norm_eps, batch_first, norm_first, bias, activation, dtype, mode,
-    batch, tgt_len, memory_len, use_causal, seed,
+    batch, tgt_len, memory_len, tgt_mask_kind, seed,
 ):
     torch.manual_seed(seed)
     d_model = head_dim * nhead
@@ -221,7 +221,14 @@ def test_layers_match_module_property(
     memory = sequence(batch, memory_len, d_model, batch_first, dtype)
     lengths = torch.randint(1, memory_len + 1, (batch,)).tolist()  # at least one key per sequence
     memory_padding = padding_mask(batch, memory_len, lengths)
-    tgt_mask = causal_mask(tgt_len) if use_causal else None
+    per_head = torch.rand(batch * nhead, tgt_len, tgt_len) < 0.3
+    per_head[..., 0] = False  # key 0 stays visible, so no row is fully masked
+    tgt_mask = {
+        "none": None,
+        "causal": causal_mask(tgt_len),
+        "float": float_mask((tgt_len, tgt_len), dtype, mode),
+        "per_head": per_head,
+    }[tgt_mask_kind]
 
     expected = run_module(encoder, mode, tgt, src_mask=tgt_mask)
     assert max_error(encoder_layer_forward(encoder, tgt, src_mask=tgt_mask), expected) <= TOLERANCE[dtype]
