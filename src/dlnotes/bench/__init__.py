@@ -6,6 +6,7 @@ from dlnotes.bench.results import gpu_target_checks, load_result, load_results, 
 from dlnotes.bench.roofline import (
     arithmetic_intensity,
     attainable_tflops,
+    dense_activation_fraction,
     elementwise_intensity,
     matmul_intensity,
     ridge_point,

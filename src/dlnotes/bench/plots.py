@@ -83,4 +83,5 @@ def plot_blocks(ax: Axes, result: Result, batch: int, seq_len: int, kind: str = 
             ax.bar(np.arange(len(names)) + offset * width, heights, width, label=pass_)
     ax.set_xticks(np.arange(len(names)) + width / 2, names, rotation=30, ha="right")
     ax.set_ylabel("throughput (TFLOPS)")
-    ax.legend()
+    ax.set_ylim(top=1.3 * ax.get_ylim()[1])  # room for the legend above the bars
+    ax.legend(loc="upper center", ncol=2)

@@ -62,3 +62,26 @@ def roofline_seconds(flops: float, bytes_moved: float, peak_tflops: float, bandw
         raise ValueError(f"flops={flops!r} is invalid; expected a number >= 0")
     _check_positive(bytes_moved=bytes_moved, peak_tflops=peak_tflops, bandwidth_gbs=bandwidth_gbs)
     return max(flops / (peak_tflops * 1e12), bytes_moved / (bandwidth_gbs * 1e9))
+
+
+def dense_activation_fraction(rows: int, d_in: int, d_out: int, bytes_per_element: int,
+                              peak_tflops: float, bandwidth_gbs: float) -> float:
+    """Return the best TFLOPS of dense+activation as a fraction of the dense layer's alone, unfused.
+
+    The dense layer ((rows, d_in) @ (d_in, d_out)) reads its input and weight
+    and writes its output once; a separate activation kernel then reads and
+    writes the (rows, d_out) output again. Each kernel takes its roofline
+    time, and only the matmul FLOPs count, so the fraction is
+    t_dense / (t_dense + t_activation). Fusing the activation into the matmul
+    makes it 1.
+    """
+    for name, value in (("rows", rows), ("d_in", d_in), ("d_out", d_out)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name}={value!r} is invalid; expected a positive int")
+    if bytes_per_element not in (1, 2, 4, 8):
+        raise ValueError(f"bytes_per_element={bytes_per_element!r} is invalid; expected 1, 2, 4 or 8")
+
+    dense_bytes = (rows * d_in + d_in * d_out + rows * d_out) * bytes_per_element
+    dense = roofline_seconds(2 * rows * d_in * d_out, dense_bytes, peak_tflops, bandwidth_gbs)
+    activation = roofline_seconds(rows * d_out, 2 * rows * d_out * bytes_per_element, peak_tflops, bandwidth_gbs)
+    return dense / (dense + activation)
