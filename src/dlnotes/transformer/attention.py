@@ -58,9 +58,10 @@ def multi_head_attention(
     """Compute multi-head attention, batch first, with the parameters of ``nn.MultiheadAttention``.
 
     Args:
-        query: (B, T, d_model), the positions that ask.
-        key, value: (B, S, d_model), the positions asked; the same tensor as
-            ``query`` in self-attention, the encoder memory in cross-attention.
+        query: (B, T, d_model), the sequence the queries are computed from.
+        key, value: (B, S, d_model), the sequence the keys and values are computed
+            from: the same tensor as ``query`` in self-attention, the encoder
+            memory in cross-attention.
         num_heads: nh, which must divide d_model; each head works on d_model / nh features.
         in_proj_weight: (3·d_model, d_model), the Q, K and V projections stacked
             (``mha.in_proj_weight``); in_proj_bias: (3·d_model,) or None.
@@ -70,12 +71,12 @@ def multi_head_attention(
 
     Returns:
         output: (B, T, d_model), in the dtype of ``query``.
-        weights: (B, nh, T, S), the softmax weights of every head; each row sums to 1.
-        A query row that every mask hides has no key to attend to: its weights
-        are all 0, so its attention output is ``out_proj_bias`` (or 0). This is
-        what ``F.scaled_dot_product_attention`` and the module's slow path return.
-        ``nn.MultiheadAttention(need_weights=True)`` and the fused eval fast path
-        return NaN there instead (torch 2.13).
+        weights: (B, nh, T, S), the softmax weights of every head; each row sums to 1,
+        except a query row that every mask hides. Such a row has no key to attend
+        to, so its weights are all 0 and its output is ``out_proj_bias`` (or 0).
+        ``F.scaled_dot_product_attention``, and so the module's slow path, give
+        the same output there. ``nn.MultiheadAttention(need_weights=True)`` and
+        the fused eval fast path return NaN for that row instead (torch 2.13).
     """
     _check_inputs(query, key, value, num_heads, in_proj_weight)
     batch, q_len, d_model = query.shape

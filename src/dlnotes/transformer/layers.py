@@ -25,8 +25,9 @@ module's train mode and slow path return:
 
 from __future__ import annotations
 
-from torch import Tensor, nn
+import torch
 import torch.nn.functional as F
+from torch import Tensor, nn
 
 from .attention import multi_head_attention
 
@@ -62,7 +63,7 @@ def _feed_forward_block(layer: nn.TransformerEncoderLayer | nn.TransformerDecode
     return F.linear(hidden, layer.linear2.weight, layer.linear2.bias)  # (B, T, d)
 
 
-def _check_sequence(name: str, x: Tensor, d_model: int, dtype) -> None:
+def _check_sequence(name: str, x: Tensor, d_model: int, dtype: torch.dtype) -> None:
     if not isinstance(x, Tensor):
         raise ValueError(f"{name} is a {type(x).__name__}; expected a torch.Tensor")
     if x.dim() not in (2, 3) or x.shape[-1] != d_model:
