@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -274,6 +275,27 @@ def test_kendall_tau_b_with_tie():
     assert kendall_tau(torch.tensor([1.0, 2.0, 2.0, 3.0]), torch.tensor([1.0, 2.0, 3.0, 4.0])) == pytest.approx(5 / math.sqrt(30))
 
 
+@settings(max_examples=50)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=2, max_size=12))
+def test_kendall_tau_matches_pair_loop(points):
+    x = torch.tensor([p[0] for p in points], dtype=torch.float64)
+    y = torch.tensor([p[1] for p in points], dtype=torch.float64)
+    signs = [
+        (math.copysign(1, x[i] - x[j]) if x[i] != x[j] else 0, math.copysign(1, y[i] - y[j]) if y[i] != y[j] else 0)
+        for i in range(len(points))
+        for j in range(i + 1, len(points))
+    ]
+    untied_x = sum(sx != 0 for sx, _ in signs)
+    untied_y = sum(sy != 0 for _, sy in signs)
+    if untied_x == 0 or untied_y == 0:
+        with pytest.raises(ValueError, match="constant"):
+            kendall_tau(x, y)
+        return
+
+    expected = sum(sx * sy for sx, sy in signs) / math.sqrt(untied_x * untied_y)
+    assert kendall_tau(x, y) == pytest.approx(expected)
+
+
 def test_kendall_tau_extremes_and_errors():
     x = torch.randn(20, dtype=torch.float64)
     assert kendall_tau(x, 3 * x + 1) == pytest.approx(1.0)
@@ -412,6 +434,13 @@ def test_training_with_margin_and_tied_pairs():
 def test_training_rejects_bad_config(config, match):
     with pytest.raises(ValueError, match=match):
         train_reward_model(make_preference_data(SMALL), config)
+
+
+def test_regression_rejects_constant_ratings():
+    data = make_preference_data(PreferenceDataConfig(num_prompts=8))
+    flat = dataclasses.replace(data, ratings=torch.full_like(data.ratings, 4))
+    with pytest.raises(ValueError, match="distinct ratings"):
+        train_reward_model(flat, RewardTrainingConfig(objective="rating_regression"))
 
 
 def test_training_rejects_mismatched_pairs():

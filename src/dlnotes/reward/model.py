@@ -124,6 +124,8 @@ def train_reward_model(
             f"pairs covers {pairs.winners.shape[0]} prompts of {pairs.num_responses} responses, but data has "
             f"(prompts, responses) = {tuple(data.features.shape[:2])}; build pairs from this data, e.g. data.rating_pairs()"
         )
+    if config.objective == "rating_regression" and data.ratings.unique().numel() < 2:
+        raise ValueError(f"every rating in data is {data.ratings.flatten()[0].item()}; regression needs at least two distinct ratings")
     heldout_pairs = None if heldout is None else (heldout.ranking_pairs(), heldout.true_pairs())
 
     with torch.random.fork_rng(devices=[]):
