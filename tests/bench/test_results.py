@@ -63,7 +63,7 @@ def test_rerun_bandwidth_slice(committed, committed_threads):
     (lambda d: d.update(schema_version=99), "schema_version"),
     (lambda d: d["measurements"][0].update(suite="disk"), "suite"),
     (lambda d: d["measurements"][0].update(status="maybe"), "status"),
-    (lambda d: d["measurements"][0].pop("tflops"), "lacks"),
+    (lambda d: d["measurements"][0].pop("tflops"), "missing keys"),
     (lambda d: d["measurements"][0].update(seconds=0.0), "seconds"),
 ])
 def test_validate_rejects(committed, mutate, match):

@@ -49,3 +49,8 @@ def test_environment_cuda_fields():
     info = environment(torch.device("cuda"))
     for key in ("device_name", "compute_capability", "device_memory_bytes", "cudnn", "driver"):
         assert key in info
+
+
+def test_environment_cpu_flags():
+    flags = environment(CPU)["cpu_flags"]
+    assert flags is None or set(flags) <= {"avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_fp16"}

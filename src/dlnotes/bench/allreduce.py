@@ -95,6 +95,8 @@ def run_allreduce(backend: str, world_size: int, sizes_bytes: list[int], iterati
 
     gloo runs on CPU processes, NCCL needs one CUDA device per rank. The
     processes rendezvous over TCP on 127.0.0.1 at a free port.
+
+    NOTE: only the gloo path has run so far; the NCCL path is untested.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend={backend!r} is unknown; expected one of {BACKENDS}")

@@ -37,7 +37,7 @@ def validate_result(document: Any, source: str = "result") -> dict[str, Any]:
         raise ValueError(f"{source}: schema_version={document['schema_version']!r}; expected {SCHEMA_VERSION}")
     for key in ("device_type", "device_name", "torch"):
         if key not in document["environment"]:
-            raise ValueError(f"{source}: environment lacks {key!r}")
+            raise ValueError(f"{source}: environment is missing {key!r}")
 
     for index, record in enumerate(document["measurements"]):
         where = f"{source}: measurement {index}"
@@ -50,7 +50,7 @@ def validate_result(document: Any, source: str = "result") -> dict[str, Any]:
         required = MEASUREMENT_KEYS[suite] + (OK_KEYS[suite] if status == "ok" else ("reason",))
         absent = [key for key in required if key not in record]
         if absent:
-            raise ValueError(f"{where} ({suite}, {status}) lacks keys {absent}")
+            raise ValueError(f"{where} ({suite}, {status}) is missing keys {absent}")
         if status == "ok" and not record["seconds"] > 0:
             raise ValueError(f"{where} has seconds={record['seconds']!r}; expected a positive time")
     return document

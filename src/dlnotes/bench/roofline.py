@@ -69,7 +69,7 @@ def dense_activation_fraction(rows: int, d_in: int, d_out: int, bytes_per_elemen
     """Return the best TFLOPS of dense+activation as a fraction of the dense layer's alone, unfused.
 
     The dense layer ((rows, d_in) @ (d_in, d_out)) reads its input and weight
-    and writes its output once; a separate activation kernel then reads and
+    and writes its output once. A separate activation kernel then reads and
     writes the (rows, d_out) output again. Each kernel takes its roofline
     time, and only the matmul FLOPs count, so the fraction is
     t_dense / (t_dense + t_activation). Fusing the activation into the matmul

@@ -3,9 +3,9 @@
 Every TFLOPS figure is the dense rate with FP32 accumulation, the rate that
 PyTorch's matmuls get. Datasheets print two traps next to these numbers:
 
-- Sparse figures use 2:4 structured sparsity and are exactly twice the dense
-  ones; a datasheet that prints "1979 TFLOPS BF16" for an H100 SXM means 989
-  dense.
+- Sparse figures assume 2:4 structured sparsity and are exactly twice the
+  dense ones. A datasheet that prints "1979 TFLOPS BF16" for an H100 SXM
+  means 989 dense.
 - GeForce cards (RTX 3090 Ti, RTX 4090) quote FP16 tensor throughput with FP16
   accumulation, which is twice their rate with FP32 accumulation. PyTorch
   accumulates FP16 and BF16 matmuls in FP32, so it gets the lower rate.
@@ -34,7 +34,7 @@ class GpuSpec:
     memory_gb: float  # decimal gigabytes, as datasheets print them
     bandwidth_gbs: float  # GB/s, decimal
     source: str
-    estimated: tuple[str, ...] = ()  # names of fields derived by us rather than printed in the source
+    estimated: tuple[str, ...] = ()  # fields whose values are estimates, derived rather than printed in the source
 
     def peak_tflops(self, fmt: str) -> float | None:
         """Return the dense peak for ``fmt`` (one of PEAK_FORMATS), or None if the card lacks it."""
@@ -93,7 +93,12 @@ _DEVICE_NAME_PATTERNS = (
 
 
 def spec_for_device_name(device_name: str) -> GpuSpec | None:
-    """Return the GpuSpec whose card ``device_name`` (as CUDA reports it) names, or None if unknown."""
+    """Return the GpuSpec whose card ``device_name`` (as CUDA reports it) names, or None if unknown.
+
+    NOTE: variants outside the table map to their nearest entry, so an H100 NVL
+    gets the H100 SXM figures and an A100 PCIe the A100 SXM ones. Their real
+    peaks are somewhat lower.
+    """
     for pattern, key in _DEVICE_NAME_PATTERNS:
         if pattern in device_name:
             return GPU_SPECS[key]

@@ -1,6 +1,6 @@
 """Benchmark suites: matmul TFLOPS, memory bandwidth, transformer blocks, all-reduce.
 
-Each suite is a list of :class:`Task`; running a task returns measurement
+Each suite is a list of :class:`Task`. Running a task returns measurement
 records (plain dicts, stored as JSON by the command line). A size that runs
 out of memory is recorded with ``"status": "skipped"`` instead of raising.
 """
@@ -23,6 +23,35 @@ PASSES = ("forward", "forward+backward")
 BANDWIDTH_OPS = ("a * 1.2", "copy")
 
 Record = dict[str, Any]
+
+# Default sizes by (device, quick). Ranges are (smallest, largest, factor) of powers of two;
+# CPU sizes are small enough for the quick run to finish in minutes on 2 cores.
+DEFAULT_SIZES: dict[tuple[str, bool], dict[str, Any]] = {
+    ("cuda", False): {
+        "matmul_sizes": (128, 32768, 2),
+        "bandwidth_numels": (2**14, 2**30, 4),
+        "layer_shapes": tuple((batch, seq_len) for batch in (1, 8, 32) for seq_len in (128, 512, 2048)),
+        "allreduce_sizes": (2**12, 2**30, 4),
+    },
+    ("cuda", True): {
+        "matmul_sizes": (128, 8192, 2),
+        "bandwidth_numels": (2**14, 2**28, 4),
+        "layer_shapes": ((8, 128), (8, 512)),
+        "allreduce_sizes": (2**12, 2**28, 16),
+    },
+    ("cpu", False): {
+        "matmul_sizes": (64, 1024, 2),
+        "bandwidth_numels": (2**12, 2**24, 4),
+        "layer_shapes": ((1, 64), (1, 128), (4, 128)),
+        "allreduce_sizes": (2**12, 2**24, 4),
+    },
+    ("cpu", True): {
+        "matmul_sizes": (64, 512, 2),
+        "bandwidth_numels": (2**12, 2**22, 4),
+        "layer_shapes": ((1, 32), (1, 64)),
+        "allreduce_sizes": (2**12, 2**22, 16),
+    },
+}
 
 
 @dataclass
@@ -58,24 +87,14 @@ class BenchConfig:
         if self.min_run_time < 0:
             raise ValueError(f"min_run_time={self.min_run_time!r} is invalid; expected seconds >= 0")
 
-        gpu = self.device == "cuda"
+        defaults = DEFAULT_SIZES[(self.device, self.quick)]
         self.dtypes = self.dtypes or valid
         self.min_run_time = self.min_run_time or (0.05 if self.quick else 0.2)
-        self.layer_dtype = self.layer_dtype or ("bf16" if gpu else "fp32")
-        if not self.matmul_sizes:
-            largest = (8192 if self.quick else 32768) if gpu else (512 if self.quick else 1024)
-            self.matmul_sizes = _powers_of_two(128 if gpu else 64, largest, 2)
-        if not self.bandwidth_numels:
-            smallest, largest = (2**14, 2**28 if self.quick else 2**30) if gpu else (2**12, 2**22 if self.quick else 2**24)
-            self.bandwidth_numels = _powers_of_two(smallest, largest, 4)
-        if not self.layer_shapes:
-            if gpu:
-                self.layer_shapes = ((8, 128), (8, 512)) if self.quick else tuple((b, t) for b in (1, 8, 32) for t in (128, 512, 2048))
-            else:
-                self.layer_shapes = ((1, 32), (1, 64)) if self.quick else ((1, 64), (1, 128), (4, 128))
-        if not self.allreduce_sizes:
-            largest = (2**28 if gpu else 2**22) if self.quick else (2**30 if gpu else 2**24)
-            self.allreduce_sizes = _powers_of_two(2**12, largest, 16 if self.quick else 4)
+        self.layer_dtype = self.layer_dtype or ("bf16" if self.device == "cuda" else "fp32")
+        self.matmul_sizes = self.matmul_sizes or _powers_of_two(*defaults["matmul_sizes"])
+        self.bandwidth_numels = self.bandwidth_numels or _powers_of_two(*defaults["bandwidth_numels"])
+        self.layer_shapes = self.layer_shapes or defaults["layer_shapes"]
+        self.allreduce_sizes = self.allreduce_sizes or _powers_of_two(*defaults["allreduce_sizes"])
 
 
 def _powers_of_two(smallest: int, largest: int, step: int) -> tuple[int, ...]:

@@ -76,6 +76,20 @@ def tf32_matmuls(enabled: bool) -> Iterator[None]:
         torch.set_float32_matmul_precision(previous)
 
 
+# CPU instruction sets that decide which matmul dtypes have fast kernels.
+MATMUL_CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_fp16")
+
+
+def _cpu_flags() -> list[str] | None:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags_line = next((line for line in cpuinfo if line.startswith("flags")), "")
+    except OSError:  # not Linux
+        return None
+    flags = set(flags_line.split(":", 1)[-1].split())
+    return [flag for flag in MATMUL_CPU_FLAGS if flag in flags]
+
+
 def _nvidia_driver_version() -> str | None:
     try:
         completed = subprocess.run(
@@ -98,6 +112,7 @@ def environment(device: torch.device) -> dict[str, Any]:
         "platform": platform.platform(),
         "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
+        "cpu_flags": _cpu_flags(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "numpy": numpy.__version__,
