@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from dlnotes.bench.plots import plot_bandwidth, plot_blocks, plot_matmul, plot_roofline  # noqa: E402
+from dlnotes.bench.plots import plot_bandwidth, plot_block_scaling, plot_blocks, plot_matmul, plot_roofline  # noqa: E402
 from dlnotes.bench.results import load_results  # noqa: E402
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "bench"
 
@@ -44,4 +44,12 @@ def test_plot_blocks_bars(results):
     fig, ax = plt.subplots()
     plot_blocks(ax, results["cpu-quick"], batch=1, seq_len=64)
     assert len(ax.patches) == 2 * 6
+    plt.close(fig)
+
+
+def test_plot_block_scaling_lines(results):
+    fig, ax = plt.subplots()
+    plot_block_scaling(ax, results["cpu-quick"])
+    assert len(ax.lines) == 2 * 6  # forward and forward+backward for each block
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["1×32", "1×64"]
     plt.close(fig)

@@ -85,3 +85,20 @@ def plot_blocks(ax: Axes, result: Result, batch: int, seq_len: int, kind: str = 
     ax.set_ylabel("throughput (TFLOPS)")
     ax.set_ylim(top=1.3 * ax.get_ylim()[1])  # room for the legend above the bars
     ax.legend(loc="upper center", ncol=2)
+
+
+def plot_block_scaling(ax: Axes, result: Result) -> None:
+    """Draw each block's TFLOPS against its (batch, sequence length) shapes: solid forward, dashed forward+backward."""
+    records = ok_measurements(result, "layers", kind="block")
+    shapes = sorted({(r["batch"], r["seq_len"]) for r in records}, key=lambda shape: (shape[0] * shape[1], shape[1]))
+    position = {shape: index for index, shape in enumerate(shapes)}
+    names = list(dict.fromkeys(r["name"] for r in records))
+    for color_index, name in enumerate(names):
+        for pass_, style in (("forward", "-"), ("forward+backward", "--")):
+            points = sorted((position[(r["batch"], r["seq_len"])], r["tflops"]) for r in records if r["name"] == name and r["pass"] == pass_)
+            if points:
+                ax.plot(*zip(*points), style, marker="o", ms=3, color=f"C{color_index}", label=name if pass_ == "forward" else None)
+    ax.set_xticks(range(len(shapes)), [f"{b}×{s}" for b, s in shapes], rotation=30, ha="right")
+    ax.set_xlabel("batch × sequence length")
+    ax.set_ylabel("throughput (TFLOPS)")
+    ax.legend(fontsize=7)

@@ -68,7 +68,7 @@ class BenchConfig:
     layer_shapes: tuple[tuple[int, int], ...] = ()  # (batch, seq_len) pairs
     layer_dtype: str = ""  # empty means bf16 on CUDA, fp32 on the CPU
     allreduce_sizes: tuple[int, ...] = ()  # bytes
-    compile_parts: bool = False  # also time torch.compile'd dense+GELU (slow to compile)
+    compile_parts: bool = False  # also time torch.compile'd dense+GELU (compiling takes seconds)
     threads: int = 0  # CPU threads for torch; 0 keeps torch's default (one per core)
 
     def __post_init__(self) -> None:
