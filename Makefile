@@ -39,13 +39,13 @@ $(STAMP): requirements.txt pyproject.toml
 
 test: venv
 	@echo "==> pytest: unit tests and nbval on $(words $(NOTEBOOKS)) chapters"
-	$(BIN)/python -m pytest tests $(NOTEBOOKS) --ignore=tests/browser --nbval --sanitize-with tests/nbval_sanitize.cfg -v
+	$(BIN)/python -m pytest tests $(NOTEBOOKS) --ignore=tests/browser --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -v
 
 unit: venv
 	$(BIN)/python -m pytest tests --ignore=tests/browser
 
 nbval: venv
-	$(BIN)/python -m pytest $(NOTEBOOKS) --nbval --sanitize-with tests/nbval_sanitize.cfg -v
+	$(BIN)/python -m pytest $(NOTEBOOKS) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -v
 
 book: venv mathjax
 	@$(BIN)/python -m dlnotes.notebooks check-cache --cache _build/.jupyter_cache
