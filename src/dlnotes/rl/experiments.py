@@ -78,7 +78,8 @@ def solve_table(records: dict[str, dict[int, dict]]) -> dict[str, dict]:
     """Summarise, per variant, the env steps and seconds each seed needed to reach a greedy mean of SOLVED_RETURN.
 
     Returns {variant: {"steps": [per seed, None if never], "solved": count, "seeds": count,
-    "median_steps": median over solved seeds or None, "max_cpu_seconds": slowest solved seed or None}}.
+    "median_steps": median over solved seeds or None, "median_cpu_seconds" and "max_cpu_seconds":
+    median and slowest CPU time to solve over solved seeds, or None}}.
     """
     table = {}
     for variant, by_seed in records.items():
@@ -91,6 +92,7 @@ def solve_table(records: dict[str, dict[int, dict]]) -> dict[str, dict]:
             "solved": len(solved_steps),
             "seeds": len(seeds),
             "median_steps": float(np.median(solved_steps)) if solved_steps else None,
+            "median_cpu_seconds": float(np.median(cpu_seconds)) if cpu_seconds else None,
             "max_cpu_seconds": max(cpu_seconds) if cpu_seconds else None,
         }
     return table

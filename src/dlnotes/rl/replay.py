@@ -13,7 +13,7 @@ import numpy as np
 
 
 class Batch(NamedTuple):
-    """A batch of B transitions as NumPy arrays (views into fresh copies, safe to keep)."""
+    """A batch of B transitions as NumPy arrays, copied out of the buffer (safe to keep)."""
 
     obs: np.ndarray  # (B, *obs_shape) float32
     actions: np.ndarray  # (B,) int64
@@ -81,7 +81,7 @@ class SumTree:
     def _set_leaves(self, indices: np.ndarray, priorities: np.ndarray) -> None:
         nodes = indices + self.n_leaves
         self.nodes[nodes] = priorities
-        children = self.nodes.reshape(-1, 2)  # row k holds the children 2k and 2k+1 of node k
+        children = self.nodes.reshape(-1, 2)  # row k contains the children 2k and 2k+1 of node k
         for _ in range(self.depth):
             # Recomputing a parent as the sum of its children (not adding a change) makes
             # duplicate parents harmless: each one is written with the same value.
@@ -104,8 +104,8 @@ class SumTree:
             raise ValueError(f"values range over [{values.min()}, {values.max()}]; expected finite values in [0, total={self.total}]")
 
         leaves = self._descend(values.copy(), guarded=False)
-        # The plain descent can end on an empty leaf when a value sits on a boundary next to
-        # a zero-sum subtree or rounding has drifted; redo only those values with guards.
+        # The plain descent can end on an empty leaf, at a boundary next to a zero-sum subtree
+        # or after rounding drift. Only those values are descended again, with guards.
         empty = self.nodes[leaves + self.n_leaves] <= 0
         if empty.any():
             leaves[empty] = self._descend(values[empty], guarded=True)
@@ -211,7 +211,8 @@ class PrioritizedReplayBuffer(ReplayBuffer):
       uniformly in each.
     - Importance weights (N * P(i))^-beta are divided by the largest weight in the batch, so they
       lie in (0, 1]. Schaul et al. divide by the largest weight over the whole buffer, which needs
-      the smallest stored priority; taking that minimum over empty leaves gives 0 and breaks it.
+      the smallest stored priority. Taking that minimum over empty leaves gives 0 and makes every
+      weight 0.
     - beta grows linearly from `beta_start` to 1 over `beta_steps` calls to `sample`.
     """
 

@@ -87,12 +87,12 @@ def exact_return_horizon(gamma: float, max_reward: float = 1.0, tolerance: float
 def evaluate_greedy(network: nn.Module, env: gym.vector.VectorEnv, seed: int, gamma: float) -> dict:
     """Run one greedy episode in each sub-environment of `env` and measure returns and Q-values.
 
-    Returns a dict with `returns` (one undiscounted return per episode), and, over the visited
-    states whose discounted return-to-go is known to within 1 (states of episodes that terminated,
-    and states at least `exact_return_horizon(gamma)` steps before a time-limit truncation):
-    `q_mean`, the mean of max_a Q(s, a) from `network`, and `discounted_return_mean`, the mean
-    discounted return actually obtained from those states. CartPole's rewards are all 1, so the
-    tolerance of 1 holds.
+    Returns a dict with `returns`, one undiscounted return per episode, and two means over the
+    visited states whose discounted return-to-go is known to within 1: `q_mean`, the mean of
+    max_a Q(s, a) from `network`, and `discounted_return_mean`, the mean discounted return
+    actually obtained from those states. Those states belong to episodes that terminated, or lie
+    at least `exact_return_horizon(gamma)` steps before a time-limit truncation. The tolerance of
+    1 assumes rewards in [0, 1], as in CartPole. Both means are None when no state qualifies.
     """
     n_envs = env.num_envs
     obs, _ = env.reset(seed=seed)
