@@ -45,7 +45,7 @@ def loop_sample_and_update(buffer: PrioritizedReplayBuffer, tree: LoopSumTree, r
                            batch_size: int) -> np.ndarray:
     """Do the work of one prioritized `sample` plus `update_priorities` on `tree`, one transition at a time.
 
-    `buffer` provides the stored transitions and the hyperparameters; its own tree is not used.
+    `buffer` provides the stored transitions and the hyperparameters, but not its own tree.
     Returns the sampled leaf indices (batch_size,). The new TD errors are random stand-ins.
     """
     size, beta, alpha, eps = buffer.size, buffer.beta, buffer.alpha, buffer.eps

@@ -23,7 +23,7 @@ def record_path(out_dir: Path, variant: str, seed: int) -> Path:
 
 
 def run_one(config: DQNConfig, out_dir: Path) -> Path:
-    """Train one configuration and write its record as JSON; return the path written."""
+    """Train one configuration, write its record as JSON and return the path written."""
     record = train(config).record
     path = record_path(out_dir, config.variant, config.seed)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -99,7 +99,7 @@ class SumTree:
         """
         values = np.array(values, dtype=np.float64).reshape(-1)
         if self.total <= 0:
-            raise ValueError("the tree is empty (total priority 0); add a positive priority before calling find")
+            raise ValueError("the tree is empty (total priority 0). Add a positive priority before calling find")
         if not np.all(np.isfinite(values)) or values.min(initial=0.0) < 0 or values.max(initial=0.0) > self.total:
             raise ValueError(f"values range over [{values.min()}, {values.max()}]; expected finite values in [0, total={self.total}]")
 
@@ -153,7 +153,7 @@ class ReplayBuffer:
         self.terminated = np.zeros(self.capacity, dtype=np.float32)
 
     def add(self, obs: np.ndarray, action: int, reward: float, next_obs: np.ndarray, terminated: bool) -> int:
-        """Store one transition, overwriting the oldest when full; return its slot index.
+        """Store one transition, overwriting the oldest when full, and return its slot index.
 
         `terminated` is True only when the episode reached a terminal state, never when a time
         limit cut it off, because the TD target bootstraps from `next_obs` unless it is True.
@@ -181,7 +181,7 @@ class ReplayBuffer:
 
     def _check_batch_size(self, batch_size: int) -> None:
         if self.size == 0:
-            raise ValueError("cannot sample from an empty buffer; add transitions first")
+            raise ValueError("cannot sample from an empty buffer. Add transitions first")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or not 0 < batch_size <= self.size:
             raise ValueError(f"batch_size={batch_size!r} is invalid; expected an int in [1, {self.size}] (the stored size)")
 
@@ -249,7 +249,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         return self.beta_start + fraction * (1.0 - self.beta_start)
 
     def add(self, obs: np.ndarray, action: int, reward: float, next_obs: np.ndarray, terminated: bool) -> int:
-        """Store one transition with the largest priority seen so far; return its slot index."""
+        """Store one transition with the largest priority seen so far and return its slot index."""
         slot = super().add(obs, action, reward, next_obs, terminated)
         self.tree.update(np.array([slot]), np.array([self.max_priority]))
         return slot

@@ -24,7 +24,7 @@ def td_target(
     - `double=True` (Double DQN): a* = argmax_a Q_online(s', a) picks the action and the target
       network values it.
     The 2013 DQN passes the online network as `target` too. `rewards` and `terminated` are (B,)
-    float32; `terminated` is 1.0 only for a terminal state, so a time-limit truncation still
+    float32. `terminated` is 1.0 only for a terminal state, so a time-limit truncation still
     bootstraps from `next_obs` (B, obs_dim).
     """
     if not 0 <= gamma <= 1:
@@ -42,12 +42,12 @@ def td_target(
 def td_loss(q_taken: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Return (the weighted mean Huber loss, the absolute TD errors |y - Q| detached, shape (B,)).
 
-    `q_taken` is Q(s, a) of the actions taken, (B,); `targets` is y, (B,); `weights` are the
-    importance weights, (B,), all ones for uniform replay. The Huber loss (delta = 1) is quadratic
+    `q_taken` is Q(s, a) of the actions taken, `targets` is y and `weights` are the importance
+    weights (all ones for uniform replay), each of shape (B,). The Huber loss (delta = 1) is quadratic
     for errors below 1 and linear above, so one large error cannot produce a huge gradient.
     """
     if targets.requires_grad:
-        raise ValueError("targets require grad; compute them with td_target (under torch.no_grad) so no gradient flows through y")
+        raise ValueError("targets require grad. Compute them with td_target (under torch.no_grad) so that no gradient flows through y")
 
     losses = F.smooth_l1_loss(q_taken, targets, reduction="none")  # (B,)
     return (weights * losses).mean(), (targets - q_taken).detach().abs()

@@ -48,7 +48,7 @@ class DQNConfig:
     per_eps: float = 1e-6
     eval_interval: int = 1_000  # env steps between greedy evaluations
     eval_episodes: int = 10  # episodes per evaluation, run as one vector env
-    max_episode_steps: int = 500  # the time limit; CartPole-v1 uses 500
+    max_episode_steps: int = 500  # the time limit, 500 in CartPole-v1
     torch_threads: int = 1
 
     def validate(self) -> None:
