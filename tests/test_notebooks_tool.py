@@ -4,7 +4,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlnotes.notebooks import check_cache, execute_notebook, hash_inputs, main, sanitize_text
+from dlnotes.notebooks import check_cache, execute_notebook, hash_inputs, main, merge_streams, sanitize_text
 
 
 def _write_notebook(path: Path, sources: list[str], tags: dict[int, list[str]] | None = None) -> None:
@@ -105,3 +105,27 @@ def test_main_returns_1_on_failure(tmp_path, capsys):
     _write_notebook(path, ["1 / 0"])
     assert main(["execute", str(path)]) == 1
     assert "FAILED" in capsys.readouterr().err
+
+
+def test_merge_streams_joins_same_stream():
+    outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="a\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="b\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="warn\n"),
+        nbformat.v4.new_output("execute_result", data={"text/plain": "1"}),
+        nbformat.v4.new_output("stream", name="stdout", text="c\n"),
+    ]
+    merged = merge_streams(outputs)
+    assert [o["output_type"] for o in merged] == ["stream", "stream", "execute_result", "stream"]
+    assert merged[0]["text"] == "a\nb\n"
+    assert merged[1]["text"] == "warn\n"
+    assert merged[3]["text"] == "c\n"
+
+
+def test_execute_stores_one_stream_per_print_run(tmp_path):
+    path = tmp_path / "streams.ipynb"
+    _write_notebook(path, ["import sys, time\nprint('x', flush=True)\ntime.sleep(0.2)\nprint('y', flush=True)"])
+    execute_notebook(path, tmp_path)
+    outputs = nbformat.read(path, as_version=4).cells[0].outputs
+    assert len(outputs) == 1
+    assert outputs[0]["text"] == "x\ny\n"

@@ -5,7 +5,8 @@ Two command-line tools, used by the Makefile:
 ``python -m dlnotes.notebooks execute NOTEBOOK...``
     Re-executes each notebook in place, in a fresh kernel started in the
     notebook's folder, so that the committed outputs are what a clean run
-    prints. Machine paths are replaced in the stored outputs.
+    prints. Machine paths are replaced in the stored outputs, and consecutive
+    printed chunks are merged, so an unchanged notebook stays unchanged.
 
 ``python -m dlnotes.notebooks check-cache --cache DIR``
     Jupyter Book's execution cache keys only on the code of the cells, so a
@@ -89,6 +90,28 @@ def sanitize_text(text: str, replacements: list[tuple[str, str]]) -> str:
     return text
 
 
+def merge_streams(outputs: list) -> list:
+    """Join consecutive stream outputs of the same name (stdout or stderr) into one.
+
+    A kernel flushes printed text in chunks whose boundaries depend on timing, so
+    the same prints can be stored as one output or several. Merging keeps the
+    committed notebook the same from run to run.
+    """
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and output.get("output_type") == "stream"
+            and previous.get("output_type") == "stream"
+            and output.get("name") == previous.get("name")
+        ):
+            previous["text"] = previous["text"] + output["text"]
+            continue
+        merged.append(output)
+    return merged
+
+
 def _sanitize_outputs(notebook, replacements: list[tuple[str, str]]) -> None:
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
@@ -133,6 +156,9 @@ def execute_notebook(path: Path, root: Path, timeout_s: int = CELL_TIMEOUT_S) ->
         raise RuntimeError(f"{path}: code cell {failed} failed:\n{error}") from None
     elapsed = time.perf_counter() - started
 
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = merge_streams(cell.outputs)
     _sanitize_outputs(notebook, _path_replacements(root))
     nbformat.write(notebook, path)
     return elapsed
