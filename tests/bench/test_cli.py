@@ -29,7 +29,8 @@ def test_cli_refuses_overwrite(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--suite", "matmul,disk"], "valid values: matmul,bandwidth,layers,allreduce"),
     (["--dtypes", "fp64"], "valid values: fp32,tf32,fp16,bf16"),
-    (["--device", "tpu"], "choose from"),
+    (["--device", "tpu"], "argument --device: invalid device tpu; valid values: cuda,cpu"),
+    (["--device", "mps"], "argument --device: invalid device mps; valid values: cuda,cpu"),
     (["--device", "cpu", "--dtypes", "tf32"], "invalid on --device cpu"),
 ])
 def test_cli_rejects(tmp_path, capsys, argv, message):

@@ -2,9 +2,11 @@ import pytest
 from hypothesis import given, strategies as st
 
 from dlnotes.bench.roofline import (
+    Roofs,
     arithmetic_intensity,
     attainable_tflops,
     dense_activation_fraction,
+    device_roofs,
     elementwise_intensity,
     matmul_intensity,
     ridge_point,
@@ -79,3 +81,43 @@ def test_dense_activation_fraction_h200():
 def test_dense_activation_fraction_slow_compute():
     # A device with little compute for its bandwidth barely notices the activation.
     assert dense_activation_fraction(64, 1024, 4096, 4, 0.1, 100) > 0.99
+
+
+def _result(device_type: str, device_name: str, measurements: list[dict]) -> dict:
+    return {"environment": {"device_type": device_type, "device_name": device_name}, "measurements": measurements}
+
+
+MEASURED = [
+    {"suite": "matmul", "dtype": "fp32", "n": 512, "status": "ok", "tflops": 0.4},
+    {"suite": "matmul", "dtype": "bf16", "n": 512, "status": "ok", "tflops": 0.5},
+    {"suite": "matmul", "dtype": "fp16", "n": 512, "status": "skipped", "tflops": 9.0},
+    {"suite": "bandwidth", "op": "copy", "status": "ok", "gbs": 150.0},
+    {"suite": "bandwidth", "op": "copy", "status": "ok", "gbs": 170.0},
+    {"suite": "bandwidth", "op": "a * 1.2", "status": "ok", "gbs": 900.0},
+]
+
+
+def test_device_roofs_known_gpu_datasheet():
+    roofs = device_roofs(_result("cuda", "NVIDIA H200", MEASURED))
+    assert roofs == Roofs(989.4, 4800, "H200 SXM datasheet")
+
+
+def test_device_roofs_fp16_without_bf16():
+    roofs = device_roofs(_result("cuda", "Tesla V100-SXM2-32GB", []))
+    assert roofs == Roofs(125.0, 900, "V100 SXM2 32GB datasheet")
+
+
+def test_device_roofs_cpu_measured():
+    roofs = device_roofs(_result("cpu", "x86_64", MEASURED))
+    assert roofs == Roofs(0.5, 170.0, "cpu, measured roofs")
+
+
+def test_device_roofs_unknown_gpu_measured():
+    roofs = device_roofs(_result("cuda", "NVIDIA B200", MEASURED))
+    assert roofs.label == "cuda, measured roofs"
+    assert roofs.peak_tflops == 0.5
+
+
+def test_device_roofs_missing_copy():
+    with pytest.raises(ValueError, match="0 ok copy measurements"):
+        device_roofs(_result("cpu", "x86_64", MEASURED[:3]))

@@ -14,6 +14,16 @@ def test_time_callable_measures_sleep():
     assert timing.runs >= 2
 
 
+def test_time_callable_synchronizes_cuda(monkeypatch):
+    # Exercises the CUDA path of chapter 6 on a CPU-only machine: the work runs on the CPU and
+    # torch.cuda.synchronize is replaced by a recorder.
+    synchronized = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: synchronized.append(device))
+    cuda = torch.device("cuda")
+    time_callable(lambda: None, cuda, min_run_time=0.01, warmup=1)
+    assert synchronized[:2] == [cuda, cuda]
+
+
 def test_time_callable_runs_warmup():
     calls = []
     time_callable(lambda: calls.append(1), CPU, min_run_time=0.01, warmup=3)

@@ -10,6 +10,11 @@ memory-bound kernels (I < I*) from compute-bound ones.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
+
+from dlnotes.bench.results import ok_measurements
+from dlnotes.bench.specs import spec_for_device_name
 
 
 def _check_positive(**values: float) -> None:
@@ -85,3 +90,35 @@ def dense_activation_fraction(rows: int, d_in: int, d_out: int, bytes_per_elemen
     dense = roofline_seconds(2 * rows * d_in * d_out, dense_bytes, peak_tflops, bandwidth_gbs)
     activation = roofline_seconds(rows * d_out, 2 * rows * d_out * bytes_per_element, peak_tflops, bandwidth_gbs)
     return dense / (dense + activation)
+
+
+@dataclass(frozen=True)
+class Roofs:
+    """The two roofs of a device and where they come from."""
+
+    peak_tflops: float
+    bandwidth_gbs: float  # decimal GB/s
+    label: str  # such as "H200 SXM datasheet" or "cpu, measured roofs"
+
+
+def device_roofs(result: dict[str, Any]) -> Roofs:
+    """Return the roofs for the device of a result document (``environment`` and ``measurements``).
+
+    A CUDA card in the peak tables gets its datasheet figures: the bf16 peak, or fp16 where the
+    card has no bf16, and the datasheet bandwidth. Any other device gets measured roofs: the best
+    ok matmul rate over every dtype and the best ok ``copy`` bandwidth in ``result``.
+    """
+    environment = result["environment"]
+    spec = spec_for_device_name(environment["device_name"]) if environment["device_type"] == "cuda" else None
+    if spec is not None:
+        return Roofs(spec.bf16_tflops or spec.fp16_tflops, spec.bandwidth_gbs, f"{spec.name} datasheet")
+
+    matmuls = ok_measurements(result, "matmul")
+    copies = ok_measurements(result, "bandwidth", op="copy")
+    if not matmuls or not copies:
+        raise ValueError(f"device {environment['device_name']!r} is not in the peak tables and the result has "
+                         f"{len(matmuls)} ok matmul and {len(copies)} ok copy measurements; "
+                         "expected at least one of each to measure the roofs")
+    peak = max(record["tflops"] for record in matmuls)
+    bandwidth = max(record["gbs"] for record in copies)
+    return Roofs(peak, bandwidth, f"{environment['device_type']}, measured roofs")

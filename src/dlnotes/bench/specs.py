@@ -72,7 +72,8 @@ GPU_SPECS: dict[str, GpuSpec] = {
 
 # Best bf16 matmul rate reached in practice, the yardstick for this book's GPU target
 # (a measured n = 8192 bf16 matmul must reach 90% of it).
-# NOTE: an estimate (about 80% of the H200's dense peak), not a measurement of ours.
+# NOTE: an estimate, about 80% of the H200's 989.4 TFLOPS dense bf16 peak. It is neither
+# measured (no GPU run has been recorded for this book) nor a figure NVIDIA publishes.
 ACHIEVABLE_BF16_TFLOPS: dict[str, float] = {"H200 SXM": 790.0}
 
 # Marketing names that torch.cuda.get_device_name() returns, mapped to GPU_SPECS keys.
