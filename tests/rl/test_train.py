@@ -2,6 +2,8 @@
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +67,20 @@ def test_record_fields():
                                           ("variant", "rainbow"), ("learning_starts", 10)])
 def test_config_invalid(field, value):
     with pytest.raises(ValueError, match=field):
-        train(short_config(**{field: value}))
+        short_config(**{field: value})
+
+
+@pytest.mark.parametrize("field, value", [("variant", "nope"), ("total_steps", -5)])
+def test_config_rejects_at_construction(field, value):
+    with pytest.raises(ValueError, match=f"{field}={value!r}"):
+        DQNConfig(**{field: value})
+
+
+def test_train_revalidates_changed_config():
+    config = short_config()
+    config.total_steps = 0
+    with pytest.raises(ValueError, match="total_steps=0"):
+        train(config)
 
 
 def test_exact_return_horizon():
@@ -83,6 +98,50 @@ def test_command_line(tmp_path):
     assert record["env_steps"] == 1200
     for key in ("episode_returns", "evaluations", "wall_time_s", "steps_to_solve"):
         assert key in record
+
+
+def test_command_line_summary(tmp_path, capsys):
+    out = tmp_path / "run.json"
+    main(["--variant", "nature", "--steps", "1000", "--out", str(out)])
+    line = capsys.readouterr().out.strip()
+    assert "wall time " in line
+    assert line.endswith("greedy mean >= 475 not reached in 1000 steps")
+
+
+def test_command_line_usage(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert capsys.readouterr().out.startswith("usage: python -m dlnotes.rl.train ")
+
+
+@pytest.mark.parametrize("steps", ["0", "-3", "ten"])
+def test_command_line_steps_invalid(steps, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--variant", "nature", "--steps", steps, "--out", str(tmp_path / "run.json")])
+    assert exit_info.value.code == 2
+    assert "expected a positive integer" in capsys.readouterr().err
+    assert not (tmp_path / "run.json").exists()
+
+
+def test_command_line_out_exists(tmp_path, capsys):
+    out = tmp_path / "run.json"
+    out.write_text("keep")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--variant", "nature", "--steps", "1000", "--out", str(out)])
+    assert exit_info.value.code == 2
+    assert "already exists; pass --force to overwrite it" in capsys.readouterr().err
+    assert out.read_text() == "keep"
+
+    main(["--variant", "nature", "--steps", "1000", "--out", str(out), "--force"])
+    assert json.loads(out.read_text())["env_steps"] == 1000
+
+
+@pytest.mark.parametrize("module", ["dlnotes.rl.train", "dlnotes.rl.experiments", "dlnotes.rl.benchmark"])
+def test_module_runs_without_runpy_warning(module):
+    completed = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", module, "--help"],
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert "RuntimeWarning" not in completed.stderr
 
 
 def test_runner_and_summary(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from dlnotes.rl.agent import VARIANTS
-from dlnotes.rl.train import SOLVED_RETURN, DQNConfig, train
+from dlnotes.rl.training import SOLVED_RETURN, DQNConfig, train
 
 
 def record_path(out_dir: Path, variant: str, seed: int) -> Path:
