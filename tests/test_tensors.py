@@ -101,6 +101,20 @@ def test_is_contiguous_rejects_bad_strides():
         is_contiguous_strides((-2, 3), (3, 1))
 
 
+def test_is_contiguous_negative_stride_message():
+    with pytest.raises(ValueError) as excinfo:
+        is_contiguous_strides((2, 3), (3, -1))
+    message = str(excinfo.value)
+    assert "negative stride -1" in message
+    assert "strides must be >= 0" in message
+    assert "size" not in message
+
+
+def test_is_contiguous_negative_size_message():
+    with pytest.raises(ValueError, match="negative size -2; sizes must be >= 0"):
+        is_contiguous_strides((-2, 3), (3, 1))
+
+
 # shares_storage
 
 

@@ -23,8 +23,11 @@ MAX_DRAWN_STORAGE_ELEMENTS = 48
 UNUSED_CELL_COLOR = "0.9"
 
 
-def _check_shape(shape: Sequence[int], name: str = "shape") -> tuple[int, ...]:
-    """Return ``shape`` as a tuple of Python ints, or raise ValueError naming the bad value."""
+def _check_shape(shape: Sequence[int], name: str = "shape", entry: str = "size") -> tuple[int, ...]:
+    """Return ``shape`` as a tuple of Python ints, or raise ValueError naming the bad value.
+
+    ``entry`` is the word for one element ("size" or "stride") used in the message.
+    """
     if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence):
         raise ValueError(f"{name}={shape!r} is invalid; expected a tuple of non-negative ints such as (2, 3, 4)")
 
@@ -37,7 +40,7 @@ def _check_shape(shape: Sequence[int], name: str = "shape") -> tuple[int, ...]:
         except TypeError:
             raise ValueError(f"{name}={shape!r} contains {size!r}; expected non-negative ints such as (2, 3, 4)") from None
         if size < 0:
-            raise ValueError(f"{name}={shape!r} contains the negative size {size}; sizes must be >= 0")
+            raise ValueError(f"{name}={shape!r} contains the negative {entry} {size}; {entry}s must be >= 0")
         sizes.append(size)
     return tuple(sizes)
 
@@ -74,10 +77,11 @@ def is_contiguous_strides(shape: Sequence[int], strides: Sequence[int]) -> bool:
     A tensor with no elements is contiguous whatever its strides. Otherwise
     dimensions of size 1 are skipped, and every other dimension must have
     the stride of a row-major layout of the dimensions after it. So a
-    (2, 1, 3) tensor with strides (3, 99, 1) is contiguous.
+    (2, 1, 3) tensor with strides (3, 99, 1) is contiguous. A negative stride
+    raises ValueError, because PyTorch tensors cannot have one (torch 2.13).
     """
     sizes = _check_shape(shape)
-    steps = _check_shape(strides, name="strides")
+    steps = _check_shape(strides, name="strides", entry="stride")
     if len(steps) != len(sizes):
         raise ValueError(f"strides={tuple(strides)!r} has {len(steps)} entries but shape={sizes!r} has {len(sizes)}; pass one stride per dimension")
 
@@ -255,6 +259,7 @@ def draw_layouts(tensors: Mapping[str, torch.Tensor], cmap: str = "viridis") -> 
         figsize=(0.5 * (widest_grid + longest_storage) + 3.5, (0.45 * tallest_grid + 1.3) * len(tensors)),
         gridspec_kw={"width_ratios": [widest_grid + 2, longest_storage]},
         squeeze=False,
+        layout="constrained",
     )
 
     for (label, tensor), (ax_logical, ax_memory) in zip(tensors.items(), axes):
@@ -262,5 +267,5 @@ def draw_layouts(tensors: Mapping[str, torch.Tensor], cmap: str = "viridis") -> 
         draw_memory(tensor, ax_memory, cmap)
         ax_logical.set_title(f"{label}\nshape {tuple(tensor.shape)}, stride {tensor.stride()}")
         ax_memory.set_title(f"storage of {label}\noffset {tensor.storage_offset()}, is_contiguous() = {tensor.is_contiguous()}")
-    fig.tight_layout()
+    fig.get_layout_engine().set(h_pad=0.15)  # inches between rows, so a row's x-label stays clear of the next title
     return fig
