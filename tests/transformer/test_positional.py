@@ -83,6 +83,23 @@ def test_sinusoidal_rejects_sizes(max_len, d_model):
         sinusoidal_positional_encoding(max_len, d_model)
 
 
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool, torch.complex64, "float32"])
+def test_sinusoidal_rejects_non_float_dtype(dtype):
+    with pytest.raises(ValueError, match=f"dtype={dtype!r} is invalid"):
+        sinusoidal_positional_encoding(10, 8, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool])
+def test_inverse_frequencies_rejects_non_float_dtype(dtype):
+    with pytest.raises(ValueError, match=f"dtype={dtype!r} is invalid"):
+        inverse_frequencies(8, dtype=dtype)
+
+
+def test_sinusoidal_accepts_float_dtypes():
+    for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+        assert sinusoidal_positional_encoding(3, 4, dtype=dtype).dtype == dtype
+
+
 def test_sinusoidal_dot_product_closed_form():
     max_len, d_model = 30, 12
     table = sinusoidal_positional_encoding(max_len, d_model, dtype=torch.float64)

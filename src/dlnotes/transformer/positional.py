@@ -28,15 +28,25 @@ def _check_base(base: float) -> None:
         raise ValueError(f"base={base!r} is invalid; expected a float > 1 (the usual value is 10000)")
 
 
+def _check_floating_dtype(dtype: torch.dtype) -> None:
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(
+            f"dtype={dtype!r} is invalid; expected a floating-point dtype such as torch.float32, "
+            "because sin and cos values lie in [-1, 1] and an integer cast truncates all but ±1 to 0"
+        )
+
+
 def inverse_frequencies(dim: int, base: float = DEFAULT_BASE, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """Return ω_k = base^(-2k/dim) for k = 0 .. dim/2 - 1, shape (dim/2,), in radians per position.
 
     ``dim`` must be even: each frequency drives one (sin, cos) pair of dimensions.
+    ``dtype`` must be a floating-point dtype; any other raises ValueError.
     """
     _check_positive_int("dim", dim)
     if dim % 2 != 0:
         raise ValueError(f"dim={dim} is odd; expected an even size, because each frequency fills a (sin, cos) pair")
     _check_base(base)
+    _check_floating_dtype(dtype)
 
     exponents = torch.arange(0, dim, 2, dtype=torch.float64) / dim  # (dim/2,)
     return (base**-exponents).to(dtype)
@@ -55,10 +65,12 @@ def sinusoidal_positional_encoding(
 
     An odd ``d_model`` raises ValueError: the last even dimension would hold a sin
     without its cos, and PE[i]·PE[j] would then no longer depend on i - j only.
-    The angles are computed in float64 and the table is cast to ``dtype`` at the end.
+    The angles are computed in float64 and the table is cast to ``dtype`` at the end,
+    which must be a floating-point dtype: an integer table would be almost all zeros.
     """
     _check_positive_int("max_len", max_len)
     _check_positive_int("d_model", d_model)
+    _check_floating_dtype(dtype)
     if d_model % 2 != 0:
         raise ValueError(
             f"d_model={d_model} is odd; expected an even size, because each frequency fills a (sin, cos) pair. "
