@@ -16,6 +16,7 @@ from dlnotes.transformer import (
     decoder_layer_forward,
     encoder_forward,
     encoder_layer_forward,
+    perturb_parameters_,
 )
 
 pytestmark = [
@@ -38,11 +39,7 @@ def one_thread():
 
 def perturb(module: nn.Module, scale: float = 0.2) -> nn.Module:
     """Give every bias and layer-norm parameter a random value: their defaults (0 and 1) hide bugs."""
-    with torch.no_grad():
-        for name, parameter in module.named_parameters():
-            if name.endswith("bias") or ".norm" in f".{name}":
-                parameter.add_(scale * torch.randn_like(parameter))
-    return module
+    return perturb_parameters_(module, scale)
 
 
 def make_encoder_layer(dtype=torch.float32, d_model=16, nhead=4, **kwargs) -> nn.TransformerEncoderLayer:
@@ -460,3 +457,90 @@ def test_stacks_reject_wrong_module():
         encoder_forward(make_encoder_layer(), torch.randn(5, 2, 16))
     with pytest.raises(ValueError, match="expected nn.TransformerDecoder"):
         decoder_forward(make_decoder_layer(), torch.randn(5, 2, 16), torch.randn(5, 2, 16))
+
+
+# perturb_parameters_
+
+
+def _parameter_copies(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: parameter.detach().clone() for name, parameter in module.named_parameters()}
+
+
+def test_perturb_changes_biases_and_norms_only():
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)
+    before = _parameter_copies(layer)
+    returned = perturb_parameters_(layer, 0.5, torch.Generator().manual_seed(0))
+
+    assert returned is layer
+    for name, parameter in layer.named_parameters():
+        changed = not torch.equal(parameter, before[name])
+        expected = name.endswith("bias") or name.startswith("norm")
+        assert changed == expected, name
+
+
+def test_perturb_standalone_layer_norm():
+    norm = nn.LayerNorm(6)
+    perturb_parameters_(norm, 0.3, torch.Generator().manual_seed(1))
+    assert not torch.equal(norm.weight, torch.ones(6))
+    assert not torch.equal(norm.bias, torch.zeros(6))
+
+
+def test_perturb_generator_reproducible():
+    first = perturb_parameters_(nn.LayerNorm(4), 0.2, torch.Generator().manual_seed(3))
+    second = perturb_parameters_(nn.LayerNorm(4), 0.2, torch.Generator().manual_seed(3))
+    assert torch.equal(first.weight, second.weight)
+    assert torch.equal(first.bias, second.bias)
+
+
+def test_perturb_noise_scale():
+    linear = nn.Linear(2, 20000, dtype=torch.float64)
+    before = linear.bias.detach().clone()
+    perturb_parameters_(linear, 0.2, torch.Generator().manual_seed(4))
+    noise = linear.bias.detach() - before
+    assert noise.dtype == torch.float64
+    assert abs(noise.std().item() - 0.2) < 0.01
+    assert abs(noise.mean().item()) < 0.01
+
+
+def test_perturb_zero_scale_keeps_values():
+    layer = nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0)
+    before = _parameter_copies(layer)
+    perturb_parameters_(layer, 0.0)
+    for name, parameter in layer.named_parameters():
+        assert torch.equal(parameter, before[name]), name
+
+
+def test_perturb_shared_parameter_once():
+    first, second = nn.Linear(3, 3), nn.Linear(3, 3)
+    second.bias = first.bias
+    before = first.bias.detach().clone()
+    perturb_parameters_(nn.Sequential(first, second), 1.0, torch.Generator().manual_seed(5))
+    expected = before + torch.randn(3, generator=torch.Generator().manual_seed(5))
+    assert torch.allclose(first.bias, expected)
+
+
+def test_perturb_no_autograd_history():
+    layer = nn.LayerNorm(4)
+    perturb_parameters_(layer, 0.2)
+    assert layer.weight.grad_fn is None
+    assert layer.weight.requires_grad
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"module": torch.ones(3), "scale": 0.2}, "module is a Tensor"),
+        ({"scale": -0.1}, "scale=-0.1"),
+        ({"scale": float("nan")}, "scale=nan"),
+        ({"scale": True}, "scale=True"),
+        ({"scale": "0.2"}, "scale='0.2'"),
+        ({"scale": 0.2, "generator": 0}, "generator is a int"),
+    ],
+)
+def test_perturb_rejects_bad_input(kwargs, fragment):
+    norm = nn.LayerNorm(4)
+    kwargs.setdefault("module", norm)
+    with pytest.raises(ValueError, match=fragment):
+        perturb_parameters_(**kwargs)
+    assert torch.equal(norm.weight, torch.ones(4))
+    assert torch.equal(norm.bias, torch.zeros(4))

@@ -19,5 +19,11 @@ from dlnotes.transformer.positional import (
     toeplitz_error,
 )
 from dlnotes.transformer.attention import multi_head_attention
-from dlnotes.transformer.layers import decoder_forward, decoder_layer_forward, encoder_forward, encoder_layer_forward
+from dlnotes.transformer.layers import (
+    decoder_forward,
+    decoder_layer_forward,
+    encoder_forward,
+    encoder_layer_forward,
+    perturb_parameters_,
+)
 from dlnotes.transformer.masks import additive_attention_mask, causal_mask

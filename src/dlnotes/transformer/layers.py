@@ -25,6 +25,8 @@ module's train mode and slow path return:
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -254,4 +256,38 @@ def decoder_forward(
     return x
 
 
-__all__ = ["decoder_forward", "decoder_layer_forward", "encoder_forward", "encoder_layer_forward"]
+def perturb_parameters_(module: nn.Module, scale: float, generator: torch.Generator | None = None) -> nn.Module:
+    """Add ``scale`` times standard normal noise, in place, to every bias and layer-norm parameter of ``module``.
+
+    The perturbed parameters are every parameter of each ``nn.LayerNorm``
+    (weight γ and bias β) and every parameter whose own name ends in "bias",
+    such as ``in_proj_bias`` and ``linear1.bias``. Their defaults (γ = 1 and
+    β = 0, biases often 0) let a wrong formula agree with the module by luck.
+    Weight matrices are left alone. The noise is drawn with ``generator``
+    (the global generator when None, else one on the parameters' device) in
+    each parameter's dtype and device.
+
+    ``scale`` is the noise's standard deviation, in the parameters' units; 0
+    leaves them unchanged. Returns ``module``, so calls can be chained.
+    """
+    if not isinstance(module, nn.Module):
+        raise ValueError(f"module is a {type(module).__name__}; expected a torch.nn.Module")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale < 0:
+        raise ValueError(f"scale={scale!r} is invalid; expected a finite float >= 0, such as 0.2")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator is a {type(generator).__name__}; expected a torch.Generator or None")
+
+    chosen = {}  # keyed by id, so a parameter shared by two submodules is perturbed once
+    for submodule in module.modules():
+        for name, parameter in submodule.named_parameters(recurse=False):
+            if isinstance(submodule, nn.LayerNorm) or name.endswith("bias"):
+                chosen[id(parameter)] = parameter
+
+    with torch.no_grad():
+        for parameter in chosen.values():
+            noise = torch.randn(parameter.shape, generator=generator, dtype=parameter.dtype, device=parameter.device)
+            parameter.add_(scale * noise)
+    return module
+
+
+__all__ = ["decoder_forward", "decoder_layer_forward", "encoder_forward", "encoder_layer_forward", "perturb_parameters_"]
