@@ -109,13 +109,14 @@ class PageVisit:
             route.abort()
 
     def wait_for_mathjax(self) -> None:
-        """Wait until MathJax, if the page loads it, has typeset everything."""
+        """Wait until MathJax, if the page loads it, has finished its first typesetting pass."""
+        if not self.page.locator("script[src*='mathjax']").count():
+            return
         self.page.wait_for_function(
-            "() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise"
-            " && window.MathJax.startup.document && window.MathJax.startup.document.state() >= 10)",
+            "() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise",
             timeout=PAGE_TIMEOUT_MS,
         )
-        self.page.evaluate("() => window.MathJax && window.MathJax.startup.promise")
+        self.page.evaluate("() => window.MathJax.startup.promise.then(() => true)")
 
 
 def test_only_toc_pages_are_built():
