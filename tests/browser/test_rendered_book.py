@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-# Flags that keep Chromium from calling home; without them it tries Google's hosts at start.
+# Flags that stop Chromium's background network requests; without them it looks up Google's hosts at start.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
