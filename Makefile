@@ -48,7 +48,7 @@ nbval: venv
 	$(BIN)/python -m pytest $(NOTEBOOKS) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -v
 
 book: venv mathjax
-	@$(BIN)/python -m dlnotes.notebooks check-cache --cache _build/.jupyter_cache
+	@$(BIN)/python -m dlnotes.notebooks check-cache --cache _build/.jupyter_cache --doctrees _build/.doctrees
 	@echo "==> Building the book into _build/html"
 	$(BIN)/jupyter-book build . --path-output . $(BOOK_FLAGS)
 

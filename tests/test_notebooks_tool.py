@@ -48,6 +48,23 @@ def test_check_cache_empties_only_on_change(tmp_path):
     assert not cache.exists()
 
 
+def test_check_cache_empties_doctrees_too(tmp_path):
+    (tmp_path / "src").mkdir()
+    module = tmp_path / "src" / "m.py"
+    module.write_text("x = 1\n")
+    cache, doctrees = tmp_path / "_build" / ".jupyter_cache", tmp_path / "_build" / ".doctrees"
+    check_cache(cache, tmp_path, doctrees)
+    doctrees.mkdir(parents=True)
+    (doctrees / "chapter.doctree").write_bytes(b"old")
+
+    assert not check_cache(cache, tmp_path, doctrees)
+    assert doctrees.exists()
+
+    module.write_text("x = 2\n")
+    assert check_cache(cache, tmp_path, doctrees)
+    assert not doctrees.exists()
+
+
 def test_sanitize_text_replaces_longest_path_first():
     pairs = [("/a/b/c", "<inner>"), ("/a/b", "<outer>")]
     assert sanitize_text("at /a/b/c/x.py and /a/b/y.py", pairs) == "at <inner>/x.py and <outer>/y.py"

@@ -8,10 +8,12 @@ Two command-line tools, used by the Makefile:
     prints. Machine paths are replaced in the stored outputs, and consecutive
     printed chunks are merged, so an unchanged notebook stays unchanged.
 
-``python -m dlnotes.notebooks check-cache --cache DIR``
+``python -m dlnotes.notebooks check-cache --cache DIR --doctrees DIR``
     Jupyter Book's execution cache keys only on the code of the cells, so a
     change under ``src/`` or ``results/`` would leave stale outputs in the
-    book. This hashes those inputs and empties the cache when they changed.
+    book. This hashes those inputs and, when they changed, empties the cache
+    and Sphinx's doctrees, so the next build re-reads and re-executes every
+    chapter.
 """
 
 from __future__ import annotations
@@ -54,11 +56,13 @@ def hash_inputs(root: Path, inputs: tuple[str, ...] = CACHE_INPUTS) -> str:
     return digest.hexdigest()
 
 
-def check_cache(cache_dir: Path, root: Path) -> bool:
-    """Empty ``cache_dir`` when the hashed inputs changed since the last build.
+def check_cache(cache_dir: Path, root: Path, doctrees_dir: Path | None = None) -> bool:
+    """Empty ``cache_dir`` and ``doctrees_dir`` when the hashed inputs changed since the last build.
 
-    Returns True when the cache was emptied. The hash is stored beside the
-    cache folder, so emptying the cache keeps it.
+    Emptying the execution cache alone is not enough: Sphinx re-reads only the
+    documents whose source changed, so without their doctrees it would keep
+    the old outputs of unchanged notebooks. Returns True when the folders were
+    emptied. The hash is stored beside the cache folder, so emptying keeps it.
     """
     current = hash_inputs(root)
     hash_file = cache_dir.parent / HASH_FILE_NAME
@@ -66,8 +70,9 @@ def check_cache(cache_dir: Path, root: Path) -> bool:
     if previous == current:
         return False
 
-    if cache_dir.exists():
-        shutil.rmtree(cache_dir)
+    for folder in (cache_dir, doctrees_dir):
+        if folder is not None and folder.exists():
+            shutil.rmtree(folder)
     hash_file.parent.mkdir(parents=True, exist_ok=True)
     hash_file.write_text(current + "\n")
     return True
@@ -171,14 +176,16 @@ def main(argv: list[str] | None = None) -> int:
     execute = commands.add_parser("execute", help="re-execute notebooks in place, each in a fresh kernel")
     execute.add_argument("notebooks", nargs="+", type=Path, help="paths of .ipynb files")
     execute.add_argument("--timeout", type=int, default=CELL_TIMEOUT_S, help="per-cell timeout in seconds")
-    cache = commands.add_parser("check-cache", help="empty the book's execution cache when src/ or results/ changed")
+    cache = commands.add_parser("check-cache", help="empty the book's execution cache and doctrees when src/ or results/ changed")
     cache.add_argument("--cache", type=Path, required=True, help="Jupyter Book's cache folder, such as _build/.jupyter_cache")
+    cache.add_argument("--doctrees", type=Path, default=None, help="Sphinx's doctree folder, such as _build/.doctrees")
     args = parser.parse_args(argv)
     root = Path.cwd()
 
     if args.command == "check-cache":
-        if check_cache(args.cache, root):
-            print(f"==> {', '.join(CACHE_INPUTS)} changed since the last build: emptied {args.cache}")
+        if check_cache(args.cache, root, args.doctrees):
+            emptied = args.cache if args.doctrees is None else f"{args.cache} and {args.doctrees}"
+            print(f"==> {', '.join(CACHE_INPUTS)} changed since the last build: emptied {emptied}")
         else:
             print("==> src/ and results/ unchanged: reusing the execution cache")
         return 0
