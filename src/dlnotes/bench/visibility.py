@@ -25,7 +25,7 @@ print(json.dumps({"cuda_visible_devices": value, "device_count": count, "last_de
 
 
 def cuda_device_count_in_subprocess(cuda_visible_devices: str, set_after_cuda_init: bool) -> dict[str, object]:
-    """Run a fresh Python that sets CUDA_VISIBLE_DEVICES and return what it then sees.
+    """Run a fresh Python that sets CUDA_VISIBLE_DEVICES and return the CUDA devices it then reports.
 
     The result has keys "cuda_visible_devices", "device_count" and
     "last_device_usable" (None when no device is visible).

@@ -173,7 +173,7 @@ def record_aten_ops(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> set[st
 
     Operators are recorded at the Python dispatcher (``TorchDispatchMode``), so a
     fused kernel such as "aten::_transformer_encoder_layer_fwd" shows up as one name.
-    This tells which path ``nn.TransformerEncoder`` took. The result of fn is discarded.
+    The list shows which path ``nn.TransformerEncoder`` took. The result of fn is discarded.
     """
     with _OpRecorder() as recorder:
         fn(*args, **kwargs)
