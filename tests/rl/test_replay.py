@@ -233,3 +233,119 @@ def test_prioritized_bad_input_unchanged():
 def test_prioritized_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         PrioritizedReplayBuffer(8, **kwargs)
+
+
+class ShallowSumTree(SumTree):
+    """A SumTree that searches and recomputes only the top 2 and 3 levels, so small trees use every path."""
+
+    SEARCH_DEPTH = 2
+    RECOMPUTE_DEPTH = 3
+
+
+def filled_tree_of(tree_class: type[SumTree], leaves: np.ndarray) -> SumTree:
+    tree = tree_class(len(leaves))
+    tree.update(np.arange(len(leaves)), leaves)
+    return tree
+
+
+def expected_leaves(leaves: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Return the leaf whose interval (c_{i-1}, c_i] contains each value, exactly for integer priorities."""
+    return np.searchsorted(np.cumsum(leaves), values, side="left")
+
+
+def assert_tree_consistent(tree: SumTree, leaves: np.ndarray) -> None:
+    np.testing.assert_array_equal(tree.leaves, leaves)
+    parents = tree.nodes[1 : tree.n_leaves]
+    np.testing.assert_array_equal(parents, tree.nodes[2::2] + tree.nodes[3::2])
+
+
+@pytest.mark.parametrize("tree_class", [SumTree, ShallowSumTree])
+@pytest.mark.parametrize("capacity", [5, 300, 1000, 4096, 5000])
+def test_sumtree_search_boundaries(tree_class, capacity):
+    rng = np.random.default_rng(capacity)
+    leaves = rng.integers(1, 5, capacity).astype(np.float64)
+    leaves[rng.random(capacity) < 0.3] = 0.0
+    leaves[: capacity // 4] = 0.0  # whole zero-sum subtrees at the search level
+    tree = filled_tree_of(tree_class, leaves)
+
+    # Every boundary of the search level, and every boundary between leaves.
+    block = tree.n_leaves // 2**tree.search_depth
+    padded = np.zeros(tree.n_leaves)
+    padded[:capacity] = leaves
+    search_bounds = np.cumsum(padded.reshape(-1, block).sum(axis=1))
+    values = np.concatenate([[0.0, tree.total], search_bounds, np.cumsum(leaves)])
+    values = values[values <= tree.total]
+
+    found = tree.find(values)
+    np.testing.assert_array_equal(found, np.where(values == 0, np.argmax(leaves > 0), expected_leaves(leaves, values)))
+    assert np.all(leaves[found] > 0)
+
+
+@pytest.mark.parametrize("tree_class", [SumTree, ShallowSumTree])
+def test_sumtree_total_with_empty_tail(tree_class):
+    tree = tree_class(5000)  # 8192 leaves: the last search-level subtrees are empty
+    tree.update(np.arange(1500), np.ones(1500))
+    found = tree.find(np.array([0.0, 1.0, 1499.5, tree.total]))
+    np.testing.assert_array_equal(found, [0, 0, 1499, 1499])
+
+
+@pytest.mark.parametrize("tree_class", [SumTree, ShallowSumTree])
+def test_sumtree_search_level_drift(tree_class):
+    leaves = np.arange(4096, dtype=np.float64) % 3  # every third leaf is empty
+    tree = filled_tree_of(tree_class, leaves)
+    level = slice(2**tree.search_depth, 2 ** (tree.search_depth + 1))
+    tree.nodes[1] += 1e-6  # the root exceeds the cumulative sum of the search level
+    found = tree.find(np.array([tree.total]))
+    assert found[0] == 4094
+    tree.nodes[1] -= 1e-6
+    tree.nodes[level] *= 1 + 1e-12  # the search level claims more than its leaves hold
+    found = tree.find(np.linspace(0, tree.total, 2001))
+    assert np.all(leaves[found] > 0)
+    assert np.all(found < 4096)
+
+
+@pytest.mark.parametrize("capacity", [1, 2, 7, 16, 100, 2**14 + 3])
+def test_sumtree_update_keeps_sums(capacity):
+    rng = np.random.default_rng(capacity)
+    leaves = np.zeros(capacity)
+    for tree in (SumTree(capacity), ShallowSumTree(capacity)):
+        leaves[:] = 0.0
+        for _ in range(5):
+            indices = rng.integers(0, capacity, 64)  # with repeats
+            priorities = rng.random(64)
+            tree.update(indices, priorities)
+            leaves[indices] = priorities  # NumPy assigns repeats in order, so the last wins
+            assert_tree_consistent(tree, leaves)
+        assert tree.total == pytest.approx(leaves.sum())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    leaves=st.lists(st.integers(0, 5), min_size=1, max_size=300),
+    fractions=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=40),
+    extra=st.integers(0, 40),
+)
+def test_sumtree_shallow_property(leaves, fractions, extra):
+    leaves = np.array(leaves, dtype=np.float64)
+    if leaves.sum() == 0:
+        leaves[-1] = 1.0
+    tree = ShallowSumTree(len(leaves) + extra)  # extra empty leaves past the stored size
+    tree.update(np.arange(len(leaves)), leaves)
+    values = np.array(fractions) * tree.total
+
+    found = tree.find(values)
+    assert np.all(found < len(leaves))
+    assert np.all(leaves[found] > 0)
+    positive = values > 0
+    np.testing.assert_array_equal(found[positive], expected_leaves(leaves, values[positive]))
+
+
+def test_update_negative_index_unchanged():
+    tree = filled_tree(EXAMPLE_LEAVES)
+    before = tree.nodes.copy()
+    with pytest.raises(ValueError, match="indices range over"):
+        tree.update(np.array([-1]), np.array([1.0]))
+    buffer = filled_buffer(PrioritizedReplayBuffer(16, seed=0), 5)
+    with pytest.raises(ValueError, match="stored slots"):
+        buffer.update_priorities(np.array([-1]), np.array([1.0]))
+    np.testing.assert_array_equal(tree.nodes, before)
