@@ -183,11 +183,15 @@ def main(argv: list[str] | None = None) -> int:
     root = Path.cwd()
 
     if args.command == "check-cache":
-        if check_cache(args.cache, root, args.doctrees):
-            emptied = args.cache if args.doctrees is None else f"{args.cache} and {args.doctrees}"
-            print(f"==> {', '.join(CACHE_INPUTS)} changed since the last build: emptied {emptied}")
+        inputs = ", ".join(CACHE_INPUTS)
+        first_build = not (args.cache.parent / HASH_FILE_NAME).is_file()
+        if not check_cache(args.cache, root, args.doctrees):
+            print(f"==> {inputs} unchanged since the last build: reusing the execution cache")
+        elif first_build:
+            print("==> No earlier build: the book build executes every chapter")
         else:
-            print("==> src/ and results/ unchanged: reusing the execution cache")
+            emptied = args.cache if args.doctrees is None else f"{args.cache} and {args.doctrees}"
+            print(f"==> A file in {inputs} changed since the last build: emptied {emptied}")
         return 0
 
     for path in args.notebooks:

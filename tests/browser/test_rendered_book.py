@@ -139,6 +139,13 @@ def test_page_is_offline_and_clean(browser, server, page):
     )
     assert broken_images == []
 
+    # sphinx-book-theme 1.3 adds a second, empty top bar with its own search field.
+    visible_search_fields = visit.page.evaluate(
+        "() => Array.from(document.querySelectorAll('.search-button-field'))"
+        ".filter(e => e.offsetParent !== null && e.getBoundingClientRect().height > 0).length"
+    )
+    assert visible_search_fields == 1, f"{page}: {visible_search_fields} visible search fields"
+
     math_count = visit.page.locator(".math").count()
     typeset_count = visit.page.locator("mjx-container").count()
     assert typeset_count >= math_count, f"{page}: {math_count} equations, {typeset_count} typeset"
