@@ -1,8 +1,8 @@
 """Shared pytest set-up for the unit tests.
 
-The chapters are checked by nbval (``make test`` passes ``--nbval`` and the
-sanitizer file ``tests/nbval_sanitize.cfg``); each notebook seeds itself in its
-set-up cell, so nothing here reaches the kernels.
+``make test`` checks the chapters with nbval, passing ``--nbval`` and the
+sanitizer file ``tests/nbval_sanitize.cfg``. Each notebook seeds itself in its
+set-up cell, because nothing here reaches the kernels.
 """
 
 import pytest

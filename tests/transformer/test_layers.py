@@ -295,8 +295,8 @@ def test_encoder_stack_nested_fast_path():
     actual = encoder_forward(encoder, src, src_key_padding_mask=padding)
     slow = run_module(encoder, "train", src, src_key_padding_mask=padding)
 
-    kept = ~padding
-    assert max_error(actual[kept], expected[kept]) <= 1e-5
+    unpadded = ~padding
+    assert max_error(actual[unpadded], expected[unpadded]) <= 1e-5
     assert torch.allclose(expected[padding], norm.bias.expand_as(expected[padding]))  # LayerNorm(0) = bias
     assert max_error(actual, slow) <= 1e-5
 

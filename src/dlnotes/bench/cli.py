@@ -17,22 +17,22 @@ from dlnotes.bench.suites import DEVICE_TYPES, SUITES, BenchConfig, plan_tasks, 
 from dlnotes.bench.timing import DTYPES, environment
 
 
-def _comma_list(valid: tuple[str, ...], what: str):
+def _comma_list(valid: tuple[str, ...], option_kind: str):
     def parse(text: str) -> tuple[str, ...]:
         items = tuple(item.strip() for item in text.split(",") if item.strip())
         unknown = [item for item in items if item not in valid]
         if unknown or not items:
-            raise argparse.ArgumentTypeError(f"invalid {what} {','.join(unknown) or repr(text)}; valid values: {','.join(valid)}")
+            raise argparse.ArgumentTypeError(f"invalid {option_kind} {','.join(unknown) or repr(text)}; valid values: {','.join(valid)}")
         return items
     return parse
 
 
-def _one_of(valid: tuple[str, ...], what: str):
+def _one_of(valid: tuple[str, ...], option_kind: str):
     # Used instead of `choices`, whose message quotes values differently from Python 3.12.9 on
     # (CPython gh-130750), so that chapter 6's printed error does not depend on the Python version.
     def parse(text: str) -> str:
         if text not in valid:
-            raise argparse.ArgumentTypeError(f"invalid {what} {text}; valid values: {','.join(valid)}")
+            raise argparse.ArgumentTypeError(f"invalid {option_kind} {text}; valid values: {','.join(valid)}")
         return text
     return parse
 

@@ -45,8 +45,8 @@ def bradley_terry_loss(chosen: Tensor, rejected: Tensor, margin: Tensor | float 
 
     ``chosen`` and ``rejected`` are rewards of one shape (any, non-empty) for
     the preferred and the other response of each pair. ``margin`` (a float or
-    a tensor of that shape, default 0) is subtracted from each difference, so
-    the loss keeps pushing until the chosen reward exceeds the rejected one by
+    a tensor of that shape, default 0) is subtracted from each difference. The
+    loss then keeps pushing until the chosen reward exceeds the rejected one by
     more than the margin, as in Llama 2 (Touvron et al., 2023).
     ``reduction`` is "mean", "sum" or "none" (per-pair losses). Losses are in
     nats (natural logarithm).

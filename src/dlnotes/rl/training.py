@@ -88,10 +88,10 @@ def exact_return_horizon(gamma: float, max_reward: float = 1.0, tolerance: float
 def evaluate_greedy(network: nn.Module, env: gym.vector.VectorEnv, seed: int, gamma: float) -> dict:
     """Run one greedy episode in each sub-environment of `env` and measure returns and Q-values.
 
-    Returns a dict with `returns`, one undiscounted return per episode, and two means over the
-    visited states whose discounted return-to-go is known to within 1: `q_mean`, the mean of
-    max_a Q(s, a) from `network`, and `discounted_return_mean`, the mean discounted return
-    actually obtained from those states. Those states belong to episodes that terminated, or lie
+    Returns a dict with three entries. `returns` has one undiscounted return per episode. The
+    other two are means over the visited states whose discounted return-to-go is known to
+    within 1: `q_mean` is the mean of max_a Q(s, a) from `network`, and
+    `discounted_return_mean` is the mean discounted return actually obtained from them. Those states belong to episodes that terminated, or lie
     at least `exact_return_horizon(gamma)` steps before a time-limit truncation. The tolerance of
     1 assumes rewards in [0, 1], as in CartPole. Both means are None when no state qualifies.
     """

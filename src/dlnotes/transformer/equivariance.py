@@ -96,24 +96,28 @@ def _check_same_shape(name: str, first: torch.Tensor, second: torch.Tensor) -> N
         )
 
 
+def _outputs_of_both_orders(caller: str, fn, x: torch.Tensor, perm: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (fn(Px), fn(x)), after checking that both have the same shape."""
+    permuted_output = fn(apply_permutation(x, perm, dim))
+    output = fn(x)
+    _check_same_shape(caller, permuted_output, output)
+    return permuted_output, output
+
+
 def equivariance_error(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, perm: torch.Tensor, dim: int = 1) -> float:
     """Return max |fn(Px) - P fn(x)|, the largest element-wise deviation from equivariance.
 
     P acts on ``dim`` of both the input and the output, so fn must keep that
     dimension's size. The result is in the units of fn's output.
     """
-    permuted_output = fn(apply_permutation(x, perm, dim))
-    output = fn(x)
-    _check_same_shape("equivariance_error", permuted_output, output)
+    permuted_output, output = _outputs_of_both_orders("equivariance_error", fn, x, perm, dim)
 
     return (permuted_output - apply_permutation(output, perm, dim)).abs().max().item()
 
 
 def invariance_error(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, perm: torch.Tensor, dim: int = 1) -> float:
     """Return max |fn(Px) - fn(x)|, the largest element-wise change that the permutation causes."""
-    permuted_output = fn(apply_permutation(x, perm, dim))
-    output = fn(x)
-    _check_same_shape("invariance_error", permuted_output, output)
+    permuted_output, output = _outputs_of_both_orders("invariance_error", fn, x, perm, dim)
 
     return (permuted_output - output).abs().max().item()
 
@@ -132,9 +136,7 @@ def is_permutation_equivariant(
     output dtype (float32: rtol 1.3e-6, atol 1e-5; float64: 1e-7 and 1e-7).
     Other dtypes default to an exact comparison.
     """
-    permuted_output = fn(apply_permutation(x, perm, dim))
-    output = fn(x)
-    _check_same_shape("is_permutation_equivariant", permuted_output, output)
+    permuted_output, output = _outputs_of_both_orders("is_permutation_equivariant", fn, x, perm, dim)
 
     rtol, atol = _tolerances(output.dtype, rtol, atol)
     restored = apply_permutation(permuted_output, inverse_permutation(perm), dim)
@@ -150,9 +152,7 @@ def is_permutation_invariant(
     atol: float | None = None,
 ) -> bool:
     """Check fn(Px) = fn(x) through torch.allclose, with the tolerances of :func:`is_permutation_equivariant`."""
-    permuted_output = fn(apply_permutation(x, perm, dim))
-    output = fn(x)
-    _check_same_shape("is_permutation_invariant", permuted_output, output)
+    permuted_output, output = _outputs_of_both_orders("is_permutation_invariant", fn, x, perm, dim)
 
     rtol, atol = _tolerances(output.dtype, rtol, atol)
     return torch.allclose(permuted_output, output, rtol=rtol, atol=atol)
